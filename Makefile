@@ -1,0 +1,21 @@
+.PHONY: test build demo services-up services-down fuzz bench
+
+build:
+	go build -o bin/ecert ./cmd/ecert
+
+## test: go vet + go test -race against real PostgreSQL, Redis and MinIO (installed and started as needed)
+test:
+	scripts/test.sh
+
+## demo: the quick start's first command
+demo:
+	go run ./cmd/ecert demo
+
+services-up:
+	scripts/deps.sh && ECERT_SVC_DIR=/tmp/ecert-dev-services scripts/services.sh up
+
+services-down:
+	ECERT_SVC_DIR=/tmp/ecert-dev-services scripts/services.sh down
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
