@@ -77,7 +77,10 @@ func ParseIDNumber(s string) (IDNumber, error) {
 	}
 	y, m, d := atoi(s[6:10]), atoi(s[10:12]), atoi(s[12:14])
 	birth := NewDate(y, monthOf(m), d)
-	if m < 1 || m > 12 || d < 1 || birth.Year != y || int(birth.Month) != m || birth.Day != d || y < 1900 {
+	if y < 1900 {
+		return IDNumber{}, fmt.Errorf("%w: birth year %s is before 1900", ErrIDNumber, s[6:10])
+	}
+	if m < 1 || m > 12 || d < 1 || birth.Year != y || int(birth.Month) != m || birth.Day != d {
 		return IDNumber{}, fmt.Errorf("%w: birth date %s-%s-%s does not exist", ErrIDNumber, s[6:10], s[10:12], s[12:14])
 	}
 	g := Female
