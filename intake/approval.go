@@ -119,7 +119,7 @@ func (r *Approval) Validate() error {
 	}
 	if r.BusinessType != registration.Cancellation || r.Registration.Number != "" {
 		if !RegistrationNumberPattern.MatchString(r.Registration.Number) {
-			add("registration.number: %q does not look like a registration number (province + 2 + digits)", truncate(r.Registration.Number, 24))
+			add("registration.number: does not look like a registration number (province abbreviation + 2 + digits)")
 		}
 	}
 	if r.BusinessType != registration.Cancellation {
@@ -232,8 +232,10 @@ func NewScanner(r io.Reader) *Scanner { return &Scanner{r: bufio.NewReaderSize(r
 
 // Scan advances to the next non-blank line. It returns false at EOF or on a read error (see Err).
 func (s *Scanner) Scan() bool {
+	skipped := 0
 	for {
 		raw, n, tooLong, err := s.readLine()
+		n += skipped
 		if err != nil && n == 0 {
 			if !errors.Is(err, io.EOF) {
 				s.err = err
@@ -242,6 +244,7 @@ func (s *Scanner) Scan() bool {
 		}
 		s.no++
 		s.line = Line{No: s.no, Bytes: n}
+		skipped = 0
 		if tooLong {
 			s.line.Err = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
 			return true
@@ -251,6 +254,7 @@ func (s *Scanner) Scan() bool {
 			if err != nil {
 				return false
 			}
+			skipped = n
 			continue
 		}
 		s.line.Approval, s.line.Err = Decode(raw)

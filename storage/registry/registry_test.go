@@ -1,0 +1,239 @@
+package registry_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ecert/ecert/intake"
+	"github.com/ecert/ecert/internal/testenv"
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/sampledata"
+	"github.com/ecert/ecert/storage/registry"
+)
+
+var schemaSeq atomic.Int64
+
+// engines opens a fresh registry on every engine: SQLite in a temp file, and
+// PostgreSQL in a schema of its own on the test server.
+func engines(t *testing.T) map[string]func(t *testing.T) *registry.Registry {
+	return map[string]func(t *testing.T) *registry.Registry{
+		"sqlite": func(t *testing.T) *registry.Registry {
+			r, err := registry.Open(context.Background(), filepath.Join(t.TempDir(), "ecert.db"), registry.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
+		"postgres": func(t *testing.T) *registry.Registry {
+			dsn := testenv.PostgresDSN(t)
+			schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
+			admin, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+				t.Fatalf("create schema: %v", err)
+			}
+			t.Cleanup(func() {
+				a, _ := sql.Open("pgx", dsn)
+				a.Exec("DROP SCHEMA " + schema + " CASCADE")
+				a.Close()
+			})
+			r, err := registry.Open(context.Background(), dsn+"&search_path="+schema, registry.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
+	}
+}
+
+func forEachEngine(t *testing.T, f func(t *testing.T, r *registry.Registry)) {
+	for name, open := range engines(t) {
+		t.Run(name, func(t *testing.T) { f(t, open(t)) })
+	}
+}
+
+func TestIntakeIsIdempotentByCaseID(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(300, sampledata.Options{Seed: 11})
+		res := r.Intake(ctx, recs)
+		for _, x := range res {
+			if x.Outcome != registry.Inserted {
+				t.Fatalf("first intake of %s: outcome %v err %v", x.CaseID, x.Outcome, x.Err)
+			}
+		}
+		before, err := r.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before["cases"] != 300 || before["registrations"] != 300 || before["persons"] == 0 {
+			t.Fatalf("counts after intake: %v", before)
+		}
+		res = r.Intake(ctx, recs)
+		for _, x := range res {
+			if x.Outcome != registry.Duplicate {
+				t.Fatalf("second intake of %s: outcome %v, want Duplicate", x.CaseID, x.Outcome)
+			}
+		}
+		after, _ := r.Counts(ctx)
+		for k, v := range before {
+			if after[k] != v {
+				t.Errorf("%s: %d rows before the re-run, %d after", k, v, after[k])
+			}
+		}
+		got, err := r.CaseApproval(ctx, recs[0].CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Person.Name != recs[0].Person.Name || got.Registration.Number != recs[0].Registration.Number {
+			t.Fatalf("stored approval differs: %+v", got.Person)
+		}
+	})
+}
+
+func TestIntakeRoundTripsRareCharactersAndDates(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		a := sampledata.Generate(1, sampledata.Options{Seed: 5})[0]
+		a.Person.Name = "王𠮷䶮"
+		a.Registration.Employer.Name = "中国建筑第八工程局有限公司（辽宁）第三项目经理部·堃喆"
+		if res := r.Intake(ctx, []intake.Approval{a}); res[0].Outcome != registry.Inserted {
+			t.Fatal(res[0].Err)
+		}
+		p, err := r.Person(ctx, a.Person.IDNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Name != "王𠮷䶮" {
+			t.Fatalf("name %q", p.Name)
+		}
+		reg, err := r.Registration(ctx, a.Registration.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reg.Employer.Name != a.Registration.Employer.Name || reg.ValidUntil != a.Registration.ValidUntil ||
+			reg.ValidFrom != a.Registration.ValidFrom || len(reg.Specialties) != len(a.Registration.Specialties) ||
+			reg.Status != registration.RegistrationActive {
+			t.Fatalf("registration differs: %+v", reg)
+		}
+		qs, err := r.Qualifications(ctx, a.Person.IDNumber)
+		if err != nil || len(qs) != 1 || qs[0].ApprovalDate != a.Qualification.ApprovalDate || qs[0].IssueDate != a.Qualification.IssueDate {
+			t.Fatalf("qualifications %+v, %v", qs, err)
+		}
+		log, err := r.AuditLog(ctx, a.CaseID)
+		if err != nil || len(log) != 1 || log[0].Action != "case.approved" {
+			t.Fatalf("audit log %+v, %v", log, err)
+		}
+	})
+}
+
+func TestIntakeOneBadRecordDoesNotLoseOthers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(20, sampledata.Options{Seed: 9})
+		// Record 7 claims record 3's registration number under another person.
+		recs[7].Registration.Number = recs[3].Registration.Number
+		res := r.Intake(ctx, recs)
+		for i, x := range res {
+			want := registry.Inserted
+			if i == 7 {
+				want = registry.Failed
+			}
+			if x.Outcome != want {
+				t.Fatalf("record %d: outcome %v (%v), want %v", i, x.Outcome, x.Err, want)
+			}
+		}
+		if !strings.Contains(res[7].Err.Error(), "another person") {
+			t.Fatalf("error %v", res[7].Err)
+		}
+		c, _ := r.Counts(ctx)
+		if c["cases"] != 19 {
+			t.Fatalf("cases = %d, want 19", c["cases"])
+		}
+	})
+}
+
+func TestCancellationAndExpiredQuery(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(3, sampledata.Options{Seed: 4})
+		until := []string{"2024-12-29", "2024-12-30", "2024-12-31"}
+		for i := range recs {
+			recs[i].Registration.ValidFrom = registration.MustDate("2022-01-01")
+			recs[i].Registration.ValidUntil = registration.MustDate(until[i])
+			for j := range recs[i].Registration.Specialties {
+				recs[i].Registration.Specialties[j].ValidUntil = recs[i].Registration.ValidUntil
+			}
+		}
+		r.Intake(ctx, recs)
+		exp, err := r.ActiveExpiredBefore(ctx, registration.MustDate("2024-12-31"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(exp) != 2 || exp[0].ValidUntil.String() == "2024-12-31" || exp[1].ValidUntil.String() == "2024-12-31" {
+			names := []string{}
+			for _, e := range exp {
+				names = append(names, e.ValidUntil.String())
+			}
+			t.Fatalf("expired before 2024-12-31: %v", names)
+		}
+		cancel := intake.Approval{
+			CaseID: "LN-CANCEL-1", BusinessType: registration.Cancellation, ApprovedOn: registration.MustDate("2024-06-01"),
+			Person: recs[2].Person, Registration: intake.RegistrationRecord{Number: recs[2].Registration.Number},
+		}
+		if err := cancel.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if res := r.Intake(ctx, []intake.Approval{cancel}); res[0].Outcome != registry.Inserted {
+			t.Fatalf("cancellation: %v", res[0].Err)
+		}
+		reg, _ := r.Registration(ctx, recs[2].Registration.Number)
+		if reg.Status != registration.RegistrationCancelled || reg.CancelledOn != registration.MustDate("2024-06-01") {
+			t.Fatalf("after cancellation: %+v", reg)
+		}
+		changed, err := r.CancelRegistration(ctx, exp[0].Number, "注册有效期届满未延续，自动注销", registration.MustDate("2024-12-31"), "scheduler")
+		if err != nil || !changed {
+			t.Fatalf("cancel: %v %v", changed, err)
+		}
+		changed, _ = r.CancelRegistration(ctx, exp[0].Number, "again", registration.MustDate("2025-01-01"), "scheduler")
+		if changed {
+			t.Fatal("cancelled twice")
+		}
+	})
+}
+
+func TestMigrateTwiceIsHarmless(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		if err := r.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Ready(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkIntakeSQLite(b *testing.B) {
+	r, err := registry.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), registry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	recs := sampledata.Generate(b.N, sampledata.Options{Seed: 1})
+	b.ResetTimer()
+	for i := 0; i < len(recs); i += 500 {
+		r.Intake(context.Background(), recs[i:min(i+500, len(recs))])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
