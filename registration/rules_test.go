@@ -237,7 +237,11 @@ func TestRegistrationStateRules(t *testing.T) {
 		{"initial with an active registration", input(Initial, "2025-01-10", reg), []string{RefuseAlreadyRegistered},
 			[]string{"注册编号 辽221201900001", "注册有效期至 2025-06-01", "增项注册"}},
 		{"initial after cancellation", input(Initial, "2025-07-10", cancelled), []string{RefuseUseReregistration}, []string{"请申报重新注册"}},
-		{"add a specialty already registered", func() CheckInput { in := input(AddSpecialty, "2025-01-10", reg); in.Specialty = "建筑工程"; return in }(),
+		{"add a specialty already registered", func() CheckInput {
+			in := input(AddSpecialty, "2025-01-10", reg)
+			in.Specialty = "建筑工程"
+			return in
+		}(),
 			[]string{RefuseSpecialtyAlreadyRegistered}, []string{"已注册建筑工程专业"}},
 		{"registration of another person", input(Renewal, "2025-05-10", mismatch), []string{RefuseRegistrationPerson, RefuseRegistrationNotFound}, nil},
 		{"unknown business type", func() CheckInput { in := input(Renewal, "2025-05-10", reg); in.Type = "upgrade"; return in }(),
