@@ -1,0 +1,316 @@
+package fonts
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+)
+
+// Composite glyph flags (TrueType glyf table).
+const (
+	argsAreWords    = 0x0001
+	haveScale       = 0x0008
+	moreComponents  = 0x0020
+	haveXYScale     = 0x0040
+	haveTwoByTwo    = 0x0080
+	maxCompositeRec = 64
+)
+
+// Subset returns a standalone TrueType font holding only the glyphs of runes
+// (plus .notdef and the components of composite glyphs), with glyph IDs
+// renumbered and the cmap, hmtx, loca and glyf tables rebuilt. Runes the font
+// lacks are an error naming the character.
+func (f *Font) Subset(runes []rune) ([]byte, error) {
+	rs := append([]rune(nil), runes...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
+	rs = dedupRunes(rs)
+
+	newID := map[int]int{0: 0}
+	order := []int{0}
+	assign := func(g int) int {
+		if id, ok := newID[g]; ok {
+			return id
+		}
+		id := len(order)
+		newID[g] = id
+		order = append(order, g)
+		return id
+	}
+	cmap := make([][2]int, 0, len(rs)) // rune, new glyph id
+	for _, r := range rs {
+		g, ok := f.cmap[r]
+		if !ok {
+			return nil, fmt.Errorf("fonts: subset of %s: no glyph for %q (U+%04X)", f.Name, r, r)
+		}
+		cmap = append(cmap, [2]int{int(r), assign(int(g))})
+	}
+	// Pull in composite components (they may nest); order grows while we walk.
+	for i := 0; i < len(order); i++ {
+		gd, err := f.glyphData(order[i])
+		if err != nil {
+			return nil, err
+		}
+		comps, err := components(gd)
+		if err != nil {
+			return nil, fmt.Errorf("fonts: subset of %s: glyph %d: %w", f.Name, order[i], err)
+		}
+		for _, c := range comps {
+			if c >= f.numGlyphs {
+				return nil, ferr(f.Name, "glyph %d refers to component %d beyond %d glyphs", order[i], c, f.numGlyphs)
+			}
+			assign(c)
+		}
+	}
+
+	var glyf, loca, hmtx bytes.Buffer
+	for _, g := range order {
+		gd, err := f.glyphData(g)
+		if err != nil {
+			return nil, err
+		}
+		binary.Write(&loca, binary.BigEndian, uint32(glyf.Len()))
+		if len(gd) >= 10 && int16(be16(gd, 0)) < 0 {
+			gd = remapComposite(gd, newID)
+		}
+		glyf.Write(gd)
+		for glyf.Len()%4 != 0 {
+			glyf.WriteByte(0)
+		}
+		adv := f.Advance(uint16(g))
+		lsb := f.lsb(g)
+		binary.Write(&hmtx, binary.BigEndian, [2]uint16{uint16(adv), uint16(lsb)})
+	}
+	binary.Write(&loca, binary.BigEndian, uint32(glyf.Len()))
+
+	head := append([]byte(nil), f.tables["head"]...)
+	binary.BigEndian.PutUint32(head[8:], 0)  // checkSumAdjustment, fixed below
+	binary.BigEndian.PutUint16(head[50:], 1) // long loca
+	hhea := append([]byte(nil), f.tables["hhea"]...)
+	binary.BigEndian.PutUint16(hhea[34:], uint16(len(order)))
+	maxp := append([]byte(nil), f.tables["maxp"]...)
+	binary.BigEndian.PutUint16(maxp[4:], uint16(len(order)))
+	post := make([]byte, 32)
+	if p := f.tables["post"]; len(p) >= 32 {
+		copy(post, p[:32])
+	}
+	binary.BigEndian.PutUint32(post[0:], 0x00030000)
+
+	tables := map[string][]byte{
+		"cmap": buildCmap(cmap),
+		"glyf": glyf.Bytes(),
+		"head": head,
+		"hhea": hhea,
+		"hmtx": hmtx.Bytes(),
+		"loca": loca.Bytes(),
+		"maxp": maxp,
+		"post": post,
+	}
+	for _, t := range []string{"name", "OS/2", "cvt ", "fpgm", "prep", "gasp"} {
+		if b := f.tables[t]; b != nil {
+			tables[t] = b
+		}
+	}
+	return assemble(tables), nil
+}
+
+func dedupRunes(rs []rune) []rune {
+	out := rs[:0]
+	for i, r := range rs {
+		if i == 0 || r != rs[i-1] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (f *Font) lsb(g int) int {
+	h := f.tables["hmtx"]
+	if g < f.numHMetrics {
+		return be16(h, 4*g+2)
+	}
+	return be16(h, 4*f.numHMetrics+2*(g-f.numHMetrics))
+}
+
+// components lists the glyph IDs a composite glyph refers to (none for a simple glyph).
+func components(gd []byte) ([]int, error) {
+	if len(gd) < 10 || int16(be16(gd, 0)) >= 0 {
+		return nil, nil
+	}
+	var out []int
+	p := 10
+	for n := 0; ; n++ {
+		if n >= maxCompositeRec || p+4 > len(gd) {
+			return nil, fmt.Errorf("truncated or oversized composite glyph")
+		}
+		flags, g := be16(gd, p), be16(gd, p+2)
+		out = append(out, g)
+		p += 4 + compArgLen(flags)
+		if flags&moreComponents == 0 {
+			return out, nil
+		}
+	}
+}
+
+func compArgLen(flags int) int {
+	n := 2
+	if flags&argsAreWords != 0 {
+		n = 4
+	}
+	switch {
+	case flags&haveScale != 0:
+		n += 2
+	case flags&haveXYScale != 0:
+		n += 4
+	case flags&haveTwoByTwo != 0:
+		n += 8
+	}
+	return n
+}
+
+// remapComposite copies a composite glyph with its component IDs renumbered.
+// components() has already validated its structure.
+func remapComposite(gd []byte, newID map[int]int) []byte {
+	out := append([]byte(nil), gd...)
+	p := 10
+	for {
+		flags, g := be16(out, p), be16(out, p+2)
+		binary.BigEndian.PutUint16(out[p+2:], uint16(newID[g]))
+		p += 4 + compArgLen(flags)
+		if flags&moreComponents == 0 {
+			return out
+		}
+	}
+}
+
+// buildCmap writes a cmap with a (3,1) format 4 subtable for the BMP and a
+// (3,10) format 12 subtable for everything. m is sorted by rune.
+func buildCmap(m [][2]int) []byte {
+	type seg struct{ start, end, gid int }
+	var all, bmp []seg
+	for _, e := range m {
+		if n := len(all); n > 0 && all[n-1].end+1 == e[0] && all[n-1].gid+(e[0]-all[n-1].start) == e[1] {
+			all[n-1].end = e[0]
+		} else {
+			all = append(all, seg{e[0], e[0], e[1]})
+		}
+	}
+	for _, s := range all {
+		if s.start > 0xFFFE {
+			break
+		}
+		if s.end > 0xFFFE {
+			s.end = 0xFFFE
+		}
+		bmp = append(bmp, s)
+	}
+	bmp = append(bmp, seg{0xFFFF, 0xFFFF, 0}) // required final segment; maps to .notdef
+
+	var f4 bytes.Buffer
+	segX2 := 2 * len(bmp)
+	search, sel := 2, 0
+	for search*2 <= len(bmp) {
+		search *= 2
+		sel++
+	}
+	w := func(v int) { binary.Write(&f4, binary.BigEndian, uint16(v)) }
+	w(4)
+	w(16 + 4*segX2)
+	w(0)
+	w(segX2)
+	w(search)
+	w(sel)
+	w(segX2 - search)
+	for _, s := range bmp {
+		w(s.end)
+	}
+	w(0)
+	for _, s := range bmp {
+		w(s.start)
+	}
+	for _, s := range bmp {
+		if s.start == 0xFFFF {
+			w(1)
+		} else {
+			w((s.gid - s.start) & 0xFFFF)
+		}
+	}
+	for range bmp {
+		w(0)
+	}
+
+	var f12 bytes.Buffer
+	w32 := func(v int) { binary.Write(&f12, binary.BigEndian, uint32(v)) }
+	binary.Write(&f12, binary.BigEndian, [2]uint16{12, 0})
+	w32(16 + 12*len(all))
+	w32(0)
+	w32(len(all))
+	for _, s := range all {
+		w32(s.start)
+		w32(s.end)
+		w32(s.gid)
+	}
+
+	var out bytes.Buffer
+	binary.Write(&out, binary.BigEndian, [2]uint16{0, 2})
+	off4 := 4 + 2*8
+	off12 := off4 + f4.Len()
+	binary.Write(&out, binary.BigEndian, [2]uint16{3, 1})
+	binary.Write(&out, binary.BigEndian, uint32(off4))
+	binary.Write(&out, binary.BigEndian, [2]uint16{3, 10})
+	binary.Write(&out, binary.BigEndian, uint32(off12))
+	out.Write(f4.Bytes())
+	out.Write(f12.Bytes())
+	return out.Bytes()
+}
+
+func checksum(b []byte) uint32 {
+	var sum uint32
+	for i := 0; i < len(b); i += 4 {
+		var w [4]byte
+		copy(w[:], b[i:])
+		sum += binary.BigEndian.Uint32(w[:])
+	}
+	return sum
+}
+
+// assemble writes an sfnt file from tables, sorted by tag, 4-byte aligned,
+// with table checksums and head.checkSumAdjustment set.
+func assemble(tables map[string][]byte) []byte {
+	tags := make([]string, 0, len(tables))
+	for t := range tables {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	n := len(tags)
+	search, sel := 1, 0
+	for search*2 <= n {
+		search *= 2
+		sel++
+	}
+	var out bytes.Buffer
+	binary.Write(&out, binary.BigEndian, uint32(0x00010000))
+	binary.Write(&out, binary.BigEndian, [4]uint16{uint16(n), uint16(16 * search), uint16(sel), uint16(16*n - 16*search)})
+	off := 12 + 16*n
+	headOff := 0
+	for _, t := range tags {
+		b := tables[t]
+		out.WriteString(t)
+		binary.Write(&out, binary.BigEndian, [3]uint32{checksum(b), uint32(off), uint32(len(b))})
+		if t == "head" {
+			headOff = off
+		}
+		off += (len(b) + 3) &^ 3
+	}
+	for _, t := range tags {
+		out.Write(tables[t])
+		for out.Len()%4 != 0 {
+			out.WriteByte(0)
+		}
+	}
+	buf := out.Bytes()
+	if headOff > 0 {
+		binary.BigEndian.PutUint32(buf[headOff+8:], 0xB1B0AFBA-checksum(buf))
+	}
+	return buf
+}

@@ -1,0 +1,195 @@
+package certgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/signintech/gopdf"
+)
+
+// PDF renders c as a one-page PDF (classic cross-reference table, catalog
+// object 1, no object streams) ready for an incremental signature update.
+func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
+	p, err := r.layout(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	gp := &gopdf.GoPdf{}
+	gp.Start(gopdf.Config{Unit: gopdf.UnitPT, PageSize: gopdf.Rect{W: p.W * ptPerMM, H: p.H * ptPerMM}})
+	gp.SetInfo(gopdf.PdfInfo{Title: r.tmpl.Title, Creator: "ecert", Producer: "ecert certgen"})
+	for i, used := range p.used {
+		if !used {
+			continue
+		}
+		fc, err := r.fonts[i].pdfFont()
+		if err != nil {
+			return nil, err
+		}
+		if err := gp.AddTTFFontFromFontContainer(r.fonts[i].name, fc); err != nil {
+			return nil, fmt.Errorf("certgen: PDF font %s: %w", r.fonts[i].name, err)
+		}
+	}
+	gp.AddPage()
+	for _, op := range p.ops {
+		switch o := op.(type) {
+		case rectOp:
+			style := ""
+			if o.Fill != nil {
+				gp.SetFillColor(o.Fill.R, o.Fill.G, o.Fill.B)
+				style += "F"
+			}
+			if o.Stroke != nil {
+				gp.SetStrokeColor(o.Stroke.R, o.Stroke.G, o.Stroke.B)
+				gp.SetLineWidth(o.LineWidth * ptPerMM)
+				style += "D"
+			}
+			if style == "FD" {
+				style = "DF"
+			}
+			gp.RectFromUpperLeftWithStyle(o.X*ptPerMM, o.Y*ptPerMM, o.W*ptPerMM, o.H*ptPerMM, style)
+		case textOp:
+			if err := gp.SetFont(r.fonts[o.Font].name, "", o.Size); err != nil {
+				return nil, fmt.Errorf("certgen: PDF: %w", err)
+			}
+			gp.SetTextColor(o.Color.R, o.Color.G, o.Color.B)
+			x, y := o.X*ptPerMM, o.Y*ptPerMM
+			if o.Angle != 0 {
+				gp.Rotate(o.Angle, x, y)
+			}
+			gp.SetXY(x, y)
+			if err := gp.Text(string(o.Runes)); err != nil {
+				return nil, fmt.Errorf("certgen: PDF text: %w", err)
+			}
+			if o.Angle != 0 {
+				gp.RotateReset()
+			}
+		case qrOp:
+			n := len(o.Modules)
+			m := o.W / float64(n) * ptPerMM
+			gp.SetFillColor(255, 255, 255)
+			gp.RectFromUpperLeftWithStyle(o.X*ptPerMM, o.Y*ptPerMM, o.W*ptPerMM, o.H*ptPerMM, "F")
+			gp.SetFillColor(0, 0, 0)
+			for y, row := range o.Modules {
+				for x := 0; x < n; {
+					if !row[x] {
+						x++
+						continue
+					}
+					e := x
+					for e < n && row[e] {
+						e++
+					}
+					gp.RectFromUpperLeftWithStyle(o.X*ptPerMM+float64(x)*m, o.Y*ptPerMM+float64(y)*m, float64(e-x)*m, m, "F")
+					x = e
+				}
+			}
+		case imageOp:
+			h, err := gopdf.ImageHolderByBytes(o.PNG)
+			if err != nil {
+				return nil, fmt.Errorf("certgen: PDF image: %w", err)
+			}
+			if err := gp.ImageByHolder(h, o.X*ptPerMM, o.Y*ptPerMM, &gopdf.Rect{W: o.W * ptPerMM, H: o.H * ptPerMM}); err != nil {
+				return nil, fmt.Errorf("certgen: PDF image: %w", err)
+			}
+		}
+	}
+	out, err := gp.GetBytesPdfReturnErr()
+	if err != nil {
+		return nil, fmt.Errorf("certgen: writing PDF: %w", err)
+	}
+	return fixToUnicode(out)
+}
+
+// gopdf writes ToUnicode entries of characters beyond the BMP as 5 or 6 hex
+// digits (<20BB7>), which readers misinterpret. bfrangeNonBMP finds them.
+var bfrangeNonBMP = regexp.MustCompile(`(?m)^<([0-9A-F]{4})><([0-9A-F]{4})><([0-9A-F]{5,6})>$`)
+
+// fixToUnicode rewrites every ToUnicode CMap entry of a non-BMP character
+// as a UTF-16 surrogate pair and repairs the stream /Length and the
+// cross-reference offsets that the longer stream moves.
+func fixToUnicode(pdf []byte) ([]byte, error) {
+	marker := []byte("/CMapName /Adobe-Identity-UCS")
+	if !bfrangeNonBMP.Match(pdf) {
+		return pdf, nil
+	}
+	type patch struct {
+		at, oldLen int
+		data       []byte
+	}
+	var patches []patch
+	pos := 0
+	for {
+		i := bytes.Index(pdf[pos:], marker)
+		if i < 0 {
+			break
+		}
+		i += pos
+		s := bytes.LastIndex(pdf[:i], []byte("stream\n"))
+		e := bytes.Index(pdf[i:], []byte("endstream"))
+		d := bytes.LastIndex(pdf[:s], []byte("/Length "))
+		if s < 0 || e < 0 || d < 0 {
+			return nil, fmt.Errorf("certgen: PDF: unexpected ToUnicode layout")
+		}
+		e += i
+		body := pdf[s+len("stream\n") : e]
+		fixed := bfrangeNonBMP.ReplaceAllFunc(body, func(m []byte) []byte {
+			sub := bfrangeNonBMP.FindSubmatch(m)
+			v, _ := strconv.ParseUint(string(sub[3]), 16, 32)
+			r := rune(v) - 0x10000
+			return fmt.Appendf(nil, "<%s><%s><%04X%04X>", sub[1], sub[2], 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+		})
+		if !bytes.Equal(fixed, body) {
+			// /Length N\n
+			le := bytes.IndexByte(pdf[d:], '\n') + d
+			patches = append(patches, patch{d, le - d, fmt.Appendf(nil, "/Length %d", len(fixed))})
+			patches = append(patches, patch{s + len("stream\n"), len(body), fixed})
+		}
+		pos = e
+	}
+	xref := bytes.LastIndex(pdf, []byte("\nxref\n"))
+	if xref < 0 {
+		return nil, fmt.Errorf("certgen: PDF: no classic xref table")
+	}
+	xref++
+	shift := func(off int) int {
+		d := 0
+		for _, p := range patches {
+			if p.at < off {
+				d += len(p.data) - p.oldLen
+			}
+		}
+		return off + d
+	}
+	var out bytes.Buffer
+	out.Grow(len(pdf) + 256)
+	last := 0
+	for _, p := range patches {
+		out.Write(pdf[last:p.at])
+		out.Write(p.data)
+		last = p.at + p.oldLen
+	}
+	out.Write(pdf[last:xref])
+	// Rewrite the xref table: "0 N" header, then 20-byte entries.
+	rest := pdf[xref:]
+	lines := bytes.SplitAfter(rest, []byte("\n"))
+	for _, ln := range lines {
+		if len(ln) == 20 && ln[17] == 'n' && ln[10] == ' ' {
+			off, err := strconv.Atoi(string(ln[:10]))
+			if err != nil {
+				return nil, fmt.Errorf("certgen: PDF: bad xref entry %q", ln)
+			}
+			fmt.Fprintf(&out, "%010d%s", shift(off), ln[10:])
+			continue
+		}
+		if bytes.Equal(ln, []byte("startxref\n")) {
+			out.Write(ln)
+			fmt.Fprintf(&out, "%d\n%%%%EOF\n", shift(xref))
+			break
+		}
+		out.Write(ln)
+	}
+	return out.Bytes(), nil
+}

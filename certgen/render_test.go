@@ -1,0 +1,48 @@
+package certgen
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const testBaseURL = "https://ecert.jst.ln.gov.cn/v"
+
+func loadRecord(t testing.TB, name string) *Certificate {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := ParseRecord(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return c
+}
+
+func defaultRenderer(t testing.TB) *Renderer {
+	t.Helper()
+	r, err := NewDefault(Options{VerifyBaseURL: testBaseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRenderSmoke(t *testing.T) {
+	r := defaultRenderer(t)
+	for _, n := range []string{"zhang.json", "wang-copy.json"} {
+		c := loadRecord(t, n)
+		b, err := r.PDF(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(t.TempDir(), n+".pdf"), b, 0o644)
+		if d := os.Getenv("CERTGEN_OUT"); d != "" {
+			os.WriteFile(filepath.Join(d, n+".pdf"), b, 0o644)
+		}
+	}
+}
