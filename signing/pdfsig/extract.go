@@ -1,0 +1,196 @@
+package pdfsig
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Limits on what Extract reads.
+const (
+	// MaxPDFSize is the largest file Extract accepts.
+	MaxPDFSize = 64 << 20
+	// MaxSignatures is the most signature dictionaries Extract looks at.
+	MaxSignatures = 16
+	// MaxContentsSize bounds the decoded /Contents.
+	MaxContentsSize = 64 << 10
+)
+
+// Signature is the last signature of a PDF, as found in the file.
+type Signature struct {
+	// ByteRange is the signature's /ByteRange.
+	ByteRange [4]int
+	// Contents is the DER CMS SignedData, padding removed.
+	Contents []byte
+	// Filter and SubFilter name the signature handler and format.
+	Filter, SubFilter string
+	// M is the signature dictionary's /M date string as written.
+	M string
+	// Metadata is the signed /ECertMeta dictionary (empty when absent).
+	Metadata map[string]string
+	// Count is the number of signature dictionaries found.
+	Count int
+}
+
+// ErrNoSignature reports a PDF without a signature dictionary.
+var ErrNoSignature = errors.New("pdfsig: no signature found")
+
+// CoversWholeFile reports whether the byte range runs from the start to the
+// very end of data, with nothing but the /Contents hex string left out.
+func (s *Signature) CoversWholeFile(data []byte) bool {
+	br := s.ByteRange
+	return br[0] == 0 && br[2]+br[3] == len(data)
+}
+
+// SignedParts returns the two byte ranges the signature covers.
+func (s *Signature) SignedParts(data []byte) [][]byte {
+	br := s.ByteRange
+	return [][]byte{data[br[0] : br[0]+br[1]], data[br[2] : br[2]+br[3]]}
+}
+
+var objHeaderRE = regexp.MustCompile(`(\d{1,10})\s+(\d{1,5})\s+obj\b`)
+
+// Extract finds the signature dictionaries of data and returns the last
+// one whose byte range is well formed (the one covering the most bytes).
+func Extract(data []byte) (*Signature, error) {
+	if len(data) > MaxPDFSize {
+		return nil, fmt.Errorf("pdfsig: file of %d bytes exceeds the %d-byte limit", len(data), MaxPDFSize)
+	}
+	if !bytes.HasPrefix(data, []byte("%PDF-")) {
+		return nil, errors.New("pdfsig: not a PDF (missing %PDF- header)")
+	}
+	var best *Signature
+	var lastErr error
+	count := 0
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte("/ByteRange"))
+		if i < 0 {
+			break
+		}
+		pos := off + i
+		off = pos + len("/ByteRange")
+		count++
+		if count > MaxSignatures {
+			return nil, fmt.Errorf("pdfsig: more than %d signatures", MaxSignatures)
+		}
+		sig, err := extractAt(data, pos)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if best == nil || sig.ByteRange[2]+sig.ByteRange[3] >= best.ByteRange[2]+best.ByteRange[3] {
+			best = sig
+		}
+	}
+	if best == nil {
+		if lastErr != nil {
+			return nil, lastErr
+		}
+		return nil, ErrNoSignature
+	}
+	best.Count = count
+	return best, nil
+}
+
+func extractAt(data []byte, pos int) (*Signature, error) {
+	// Find the "n g obj" that opens the dictionary holding /ByteRange.
+	from := pos - 4096
+	if from < 0 {
+		from = 0
+	}
+	locs := objHeaderRE.FindAllIndex(data[from:pos], -1)
+	if len(locs) == 0 {
+		return nil, errors.New("pdfsig: signature dictionary not inside an object")
+	}
+	p := &parser{b: data, pos: from + locs[len(locs)-1][1]}
+	dict, err := p.value()
+	if err != nil {
+		return nil, fmt.Errorf("pdfsig: signature dictionary: %w", err)
+	}
+	if dict.kind != kDict {
+		return nil, errors.New("pdfsig: signature object is not a dictionary")
+	}
+	brObj, ok := dict.get("ByteRange")
+	if !ok || brObj.kind != kArray || len(brObj.vals) != 4 {
+		return nil, errors.New("pdfsig: /ByteRange is not an array of four numbers")
+	}
+	s := &Signature{Metadata: map[string]string{}}
+	for i, v := range brObj.vals {
+		n, ok := v.int()
+		if !ok || n < 0 || n > len(data) {
+			return nil, errors.New("pdfsig: /ByteRange entry out of range")
+		}
+		s.ByteRange[i] = n
+	}
+	br := s.ByteRange
+	if br[0] != 0 || br[1] <= 0 || br[2] < br[1]+2 || br[2]+br[3] > len(data) || br[3] < 0 {
+		return nil, fmt.Errorf("pdfsig: malformed /ByteRange %v", br)
+	}
+	contents, ok := dict.get("Contents")
+	if !ok || contents.kind != kString {
+		return nil, errors.New("pdfsig: /Contents missing")
+	}
+	// The gap must be exactly the /Contents hex string.
+	if contents.start != br[1] || contents.end != br[2] || data[br[1]] != '<' || data[br[2]-1] != '>' {
+		return nil, errors.New("pdfsig: /ByteRange gap is not exactly the /Contents hex string")
+	}
+	if len(contents.str) > MaxContentsSize {
+		return nil, errors.New("pdfsig: /Contents too large")
+	}
+	der, err := trimDER(contents.str)
+	if err != nil {
+		return nil, err
+	}
+	s.Contents = der
+	if v, ok := dict.get("Filter"); ok {
+		s.Filter = v.name
+	}
+	if v, ok := dict.get("SubFilter"); ok {
+		s.SubFilter = v.name
+	}
+	if v, ok := dict.get("M"); ok && v.kind == kString {
+		s.M = string(v.str)
+	}
+	if m, ok := dict.get(MetadataKey); ok && m.kind == kDict {
+		for i, k := range m.keys {
+			if m.vals[i].kind == kString && metaKeyRE.MatchString(k) {
+				s.Metadata[k] = decodeText(m.vals[i].str)
+			}
+		}
+	}
+	return s, nil
+}
+
+// trimDER returns the single DER TLV at the start of b; only zero padding
+// may follow it.
+func trimDER(b []byte) ([]byte, error) {
+	if len(b) < 2 || b[0] != 0x30 {
+		return nil, errors.New("pdfsig: /Contents is not a DER SEQUENCE")
+	}
+	n, hdr := 0, 2
+	switch l := b[1]; {
+	case l < 0x80:
+		n = int(l)
+	case l == 0x81 || l == 0x82 || l == 0x83:
+		k := int(l & 0x7f)
+		if len(b) < 2+k {
+			return nil, errors.New("pdfsig: truncated DER length")
+		}
+		for _, c := range b[2 : 2+k] {
+			n = n<<8 | int(c)
+		}
+		hdr += k
+	default:
+		return nil, errors.New("pdfsig: unsupported DER length form in /Contents")
+	}
+	if hdr+n > len(b) {
+		return nil, errors.New("pdfsig: DER length exceeds /Contents")
+	}
+	for _, c := range b[hdr+n:] {
+		if c != 0 {
+			return nil, errors.New("pdfsig: non-zero bytes after the SignedData in /Contents")
+		}
+	}
+	return b[:hdr+n], nil
+}
