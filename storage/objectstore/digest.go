@@ -1,0 +1,94 @@
+package objectstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// validDigest reports whether s is a lowercase hex SHA-256.
+func validDigest(s string) bool {
+	if len(s) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyingReader passes bytes through while hashing them. At the end it
+// returns io.EOF only if the count and the digest match what was expected,
+// and otherwise an error wrapping errAtEnd (ErrCorrupt on reads,
+// ErrDigestMismatch or ErrSizeMismatch on writes).
+type verifyingReader struct {
+	r        io.Reader
+	h        hash.Hash
+	n        int64
+	wantSize int64 // -1: unknown
+	wantSum  string
+	errAtEnd error
+	what     string
+	done     error
+}
+
+func newVerifyingReader(r io.Reader, size int64, sum string, errAtEnd error, what string) *verifyingReader {
+	return &verifyingReader{r: r, h: sha256.New(), wantSize: size, wantSum: sum, errAtEnd: errAtEnd, what: what}
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.done != nil {
+		return 0, v.done
+	}
+	if v.wantSize >= 0 && int64(len(p)) > v.wantSize-v.n+1 {
+		// Never read far past the declared end: one extra byte is enough to
+		// notice a longer stream.
+		p = p[:v.wantSize-v.n+1]
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if v.wantSize >= 0 && v.n > v.wantSize {
+		v.done = fmt.Errorf("%s: %w: more than %d bytes", v.what, v.sizeErr(), v.wantSize)
+		return n, v.done
+	}
+	if err == io.EOF {
+		v.done = v.check()
+		return n, v.done
+	}
+	if err != nil {
+		v.done = err
+	}
+	return n, err
+}
+
+func (v *verifyingReader) sizeErr() error {
+	if v.errAtEnd == ErrCorrupt {
+		return ErrCorrupt
+	}
+	return ErrSizeMismatch
+}
+
+func (v *verifyingReader) check() error {
+	if v.wantSize >= 0 && v.n != v.wantSize {
+		return fmt.Errorf("%s: %w: got %d bytes, want %d", v.what, v.sizeErr(), v.n, v.wantSize)
+	}
+	if got := hex.EncodeToString(v.h.Sum(nil)); v.wantSum != "" && got != v.wantSum {
+		return fmt.Errorf("%s: %w: sha256 %s, recorded %s", v.what, v.errAtEnd, got, v.wantSum)
+	}
+	return io.EOF
+}
+
+// sum returns the hex digest of what has been read so far.
+func (v *verifyingReader) sum() string { return hex.EncodeToString(v.h.Sum(nil)) }
+
+// readCloser pairs a reader with a closer.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
