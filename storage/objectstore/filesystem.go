@@ -293,7 +293,9 @@ func (s *Filesystem) Ready(ctx context.Context) error {
 }
 
 // Verify is a convenience for Verify(ctx, s, key).
-func (s *Filesystem) Verify(ctx context.Context, key string) (Info, error) { return Verify(ctx, s, key) }
+func (s *Filesystem) Verify(ctx context.Context, key string) (Info, error) {
+	return Verify(ctx, s, key)
+}
 
 // The on-disk header: exactly fsHeaderSize bytes, "ecert-object 1\n", a JSON
 // object, space padding, "\n".
