@@ -55,10 +55,10 @@ func TestIsWorkingDaySpringFestival2025(t *testing.T) {
 		day  string
 		work bool
 	}{
-		{"2025-01-01", false}, // New Year's Day, Wednesday
-		{"2025-01-25", false}, // Saturday
-		{"2025-01-26", true},  // Sunday, make-up working day
-		{"2025-01-27", true},  // Monday
+		{"2025-01-01", false},                                                                      // New Year's Day, Wednesday
+		{"2025-01-25", false},                                                                      // Saturday
+		{"2025-01-26", true},                                                                       // Sunday, make-up working day
+		{"2025-01-27", true},                                                                       // Monday
 		{"2025-01-28", false}, {"2025-01-31", false}, {"2025-02-03", false}, {"2025-02-04", false}, // holiday 01-28..02-04
 		{"2025-02-05", true},
 		{"2025-02-08", true}, // Saturday, make-up working day
