@@ -42,6 +42,9 @@ type Options struct {
 	Base registration.Date
 	// Prefix starts every case id (default "LN").
 	Prefix string
+	// Offset numbers the records from Offset+1, so that sets generated in
+	// chunks have distinct case ids and registration numbers.
+	Offset int
 }
 
 // Generate returns n approvals. Every record passes intake validation, and the
@@ -56,7 +59,7 @@ func Generate(n int, opt Options) []intake.Approval {
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
 	out := make([]intake.Approval, n)
 	for i := range out {
-		out[i] = record(rng, i, opt)
+		out[i] = record(rng, opt.Offset+i, opt)
 	}
 	return out
 }
