@@ -328,3 +328,26 @@ func TestRule9CheckDownload(t *testing.T) {
 		t.Errorf("cancellation: %+v", r)
 	}
 }
+
+func BenchmarkCheck(b *testing.B) {
+	p := DefaultPolicy()
+	in := input(Renewal, "2022-07-10", testReg("2022-04-01"))
+	for b.Loop() {
+		if v := Check(in, p); !v.Allowed() {
+			b.Fatal(v.Err())
+		}
+	}
+}
+
+func BenchmarkDueForCancellation(b *testing.B) {
+	regs := make([]Registration, 100000)
+	for i := range regs {
+		regs[i] = *testReg("2022-03-01")
+		regs[i].ValidUntil = regs[i].ValidUntil.AddDays(i % 1500)
+	}
+	exts := DefaultExtensions()
+	today := MustDate("2024-01-01")
+	for b.Loop() {
+		DueForCancellation(regs, today, exts)
+	}
+}
