@@ -177,7 +177,23 @@ func (v Verdict) Err() error {
 	return fmt.Errorf("%w: %s", ErrRefused, strings.Join(msgs, "; "))
 }
 
-// needsRegistration lists the business types that act on an existing, active registration.
+// Text renders the verdict for a terminal or a log line: "可以申报" when
+// allowed, otherwise one "不予受理 [code] message" line per refusal.
+func (v Verdict) Text() string {
+	if v.Allowed() {
+		return fmt.Sprintf("可以申报%s（申报日期 %s）", v.Type.Chinese(), v.SubmittedOn)
+	}
+	var b strings.Builder
+	for i, r := range v.Refusals {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "不予受理 [%s] %s", r.Code, r.Message)
+	}
+	return b.String()
+}
+
+// needsActiveRegistration lists the business types that act on an existing, active registration.
 func needsActiveRegistration(t BusinessType) bool {
 	switch t {
 	case AddSpecialty, Renewal, Change, Cancellation, LostReissue:

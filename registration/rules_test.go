@@ -273,6 +273,12 @@ func TestCheckReturnsAllReasons(t *testing.T) {
 	if err := v.Err(); err == nil || !strings.Contains(err.Error(), "renewal_window: 延续注册仅可在") {
 		t.Errorf("Err() = %v", err)
 	}
+	if txt := v.Text(); strings.Count(txt, "\n") != 3 || !strings.HasPrefix(txt, "不予受理 [enterprise_account] ") {
+		t.Errorf("Text() = %q", txt)
+	}
+	if txt := Check(input(Renewal, "2025-05-10", testReg("2025-06-01")), DefaultPolicy()).Text(); txt != "可以申报延续注册（申报日期 2025-05-10）" {
+		t.Errorf("Text() = %q", txt)
+	}
 	if v.EffectiveValidUntil != MustDate("2025-06-01") || v.ValidUntil != MustDate("2025-06-01") {
 		t.Errorf("verdict dates %s %s", v.ValidUntil, v.EffectiveValidUntil)
 	}
