@@ -74,11 +74,7 @@ type ValidationError struct {
 func (e *ValidationError) Error() string { return strings.Join(e.Problems, "; ") }
 
 var (
-	caseIDPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
-	creditCodeShape = regexp.MustCompile(`^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$`)
-	// RegistrationNumberPattern is the default shape of a registration number
-	// (注册编号): a province abbreviation, the level digit 2, then digits.
-	RegistrationNumberPattern = regexp.MustCompile(`^[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新]2\d{6,14}$`)
+	caseIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 )
 
 // Validate checks r and returns a *ValidationError naming every bad field.
@@ -118,8 +114,8 @@ func (r *Approval) Validate() error {
 		add("person.phone: longer than 20 characters")
 	}
 	if r.BusinessType != registration.Cancellation || r.Registration.Number != "" {
-		if !RegistrationNumberPattern.MatchString(r.Registration.Number) {
-			add("registration.number: does not look like a registration number (province abbreviation + 2 + digits)")
+		if err := registration.ValidateRegNumber(r.Registration.Number); err != nil {
+			add("registration.number: %s", redact(err, r.Registration.Number))
 		}
 	}
 	if r.BusinessType != registration.Cancellation {
@@ -146,8 +142,8 @@ func (r *Approval) validateRegistration(add func(string, ...any)) {
 	} else if strings.ContainsFunc(reg.Employer.Name, isControl) {
 		add("registration.employer.name: contains control characters")
 	}
-	if !creditCodeShape.MatchString(reg.Employer.CreditCode) {
-		add("registration.employer.credit_code: want an 18-character unified social credit code")
+	if err := registration.ValidateCreditCode(reg.Employer.CreditCode); err != nil {
+		add("registration.employer.credit_code: %s", redact(err, reg.Employer.CreditCode))
 	}
 	if reg.ValidFrom.IsZero() || reg.ValidUntil.IsZero() {
 		add("registration.valid_from/valid_until: both required")
@@ -182,6 +178,15 @@ func (r *Approval) validateRegistration(add func(string, ...any)) {
 			add("registration.specialties[%d].valid_until: %s is after the registration's %s", i, s.ValidUntil, reg.ValidUntil)
 		}
 	}
+}
+
+// redact masks value inside err's text: a field may hold a misplaced ID
+// number, and error messages reach logs.
+func redact(err error, value string) string {
+	if len(value) < 6 {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), value, registration.MaskID(value))
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
