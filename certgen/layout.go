@@ -42,9 +42,10 @@ type Renderer struct {
 }
 
 type sealEntry struct {
-	once sync.Once
-	png  []byte
-	err  error
+	once   sync.Once
+	png    []byte // transparent (OFD)
+	pdfPNG []byte // paletted with a transparent key colour (PDF)
+	err    error
 }
 
 type fontEntry struct {
@@ -182,7 +183,8 @@ type textOp struct {
 
 type imageOp struct {
 	Box
-	PNG []byte
+	PNG    []byte
+	PDFPNG []byte
 }
 
 type qrOp struct {
@@ -302,22 +304,57 @@ func (r *Renderer) layout(ctx context.Context, c *Certificate) (*page, error) {
 		return nil, err
 	}
 	p.ops = append(p.ops, qrOp{Box: t.QR, Modules: mods})
-	sealPNG, err := r.sealPicture(c.Authority)
+	se, err := r.sealPicture(c.Authority)
 	if err != nil {
 		return nil, err
 	}
-	p.ops = append(p.ops, imageOp{Box: t.Seal, PNG: sealPNG})
+	p.ops = append(p.ops, imageOp{Box: t.Seal, PNG: se.png, PDFPNG: se.pdfPNG})
 	return p, nil
 }
 
-// sealPicture returns the seal PNG for authority, generated once per authority.
-func (r *Renderer) sealPicture(authority string) ([]byte, error) {
-	if r.opt.SealPNG != nil {
-		return r.opt.SealPNG, nil
+// nonBMP reports whether any drawn character lies beyond the BMP.
+func (p *page) nonBMP() bool {
+	for _, op := range p.ops {
+		if t, ok := op.(textOp); ok {
+			for _, r := range t.Runes {
+				if r > 0xFFFF {
+					return true
+				}
+			}
+		}
 	}
-	e, _ := r.seals.LoadOrStore(authority, &sealEntry{})
+	return false
+}
+
+// runesByFont lists the characters drawn with each font (nil: font unused).
+func (p *page) runesByFont() [][]rune {
+	out := make([][]rune, len(p.used))
+	for _, op := range p.ops {
+		if t, ok := op.(textOp); ok {
+			out[t.Font] = append(out[t.Font], t.Runes...)
+		}
+	}
+	return out
+}
+
+// sealPicture returns the seal pictures for authority, generated once per authority.
+func (r *Renderer) sealPicture(authority string) (*sealEntry, error) {
+	key := authority
+	if r.opt.SealPNG != nil {
+		key = "\x00configured"
+	}
+	e, _ := r.seals.LoadOrStore(key, &sealEntry{})
 	se := e.(*sealEntry)
 	se.once.Do(func() {
+		defer func() {
+			if se.err == nil {
+				se.pdfPNG, se.err = keyedPNG(se.png, mustColor(r.tmpl.Background, RGB{255, 255, 255}))
+			}
+		}()
+		if r.opt.SealPNG != nil {
+			se.png = r.opt.SealPNG
+			return
+		}
 		var fs []*fonts.Font
 		for _, f := range r.fonts {
 			fs = append(fs, f.font)
@@ -329,7 +366,7 @@ func (r *Renderer) sealPicture(authority string) ([]byte, error) {
 			SizePx:    int(math.Round(r.tmpl.Seal.W / 25.4 * 200)),
 		}, fs)
 	})
-	return se.png, se.err
+	return se, se.err
 }
 
 // fieldOf names the first placeholder in a template value, for error messages.

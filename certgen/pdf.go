@@ -2,6 +2,7 @@ package certgen
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"fmt"
 	"regexp"
@@ -19,16 +20,20 @@ func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
 	}
 	gp := &gopdf.GoPdf{}
 	gp.Start(gopdf.Config{Unit: gopdf.UnitPT, PageSize: gopdf.Rect{W: p.W * ptPerMM, H: p.H * ptPerMM}})
+	gp.SetCompressLevel(zlib.BestSpeed)
 	gp.SetInfo(gopdf.PdfInfo{Title: r.tmpl.Title, Creator: "ecert", Producer: "ecert certgen"})
-	for i, used := range p.used {
-		if !used {
+	// gopdf's own subsetting keeps the full hmtx and loca of the font it was
+	// given (about 350 KB for the CJK font), so it gets a per-document subset
+	// of the already parsed font instead: a few KB, with only the glyphs used.
+	for i, rs := range p.runesByFont() {
+		if rs == nil {
 			continue
 		}
-		fc, err := r.fonts[i].pdfFont()
+		sub, err := r.fonts[i].font.Subset(rs)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("certgen: PDF: %w", err)
 		}
-		if err := gp.AddTTFFontFromFontContainer(r.fonts[i].name, fc); err != nil {
+		if err := gp.AddTTFFontData(r.fonts[i].name, sub); err != nil {
 			return nil, fmt.Errorf("certgen: PDF font %s: %w", r.fonts[i].name, err)
 		}
 	}
@@ -87,7 +92,7 @@ func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
 				}
 			}
 		case imageOp:
-			h, err := gopdf.ImageHolderByBytes(o.PNG)
+			h, err := gopdf.ImageHolderByBytes(o.PDFPNG)
 			if err != nil {
 				return nil, fmt.Errorf("certgen: PDF image: %w", err)
 			}
@@ -99,6 +104,9 @@ func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
 	out, err := gp.GetBytesPdfReturnErr()
 	if err != nil {
 		return nil, fmt.Errorf("certgen: writing PDF: %w", err)
+	}
+	if !p.nonBMP() {
+		return out, nil
 	}
 	return fixToUnicode(out)
 }
@@ -112,9 +120,6 @@ var bfrangeNonBMP = regexp.MustCompile(`(?m)^<([0-9A-F]{4})><([0-9A-F]{4})><([0-
 // cross-reference offsets that the longer stream moves.
 func fixToUnicode(pdf []byte) ([]byte, error) {
 	marker := []byte("/CMapName /Adobe-Identity-UCS")
-	if !bfrangeNonBMP.Match(pdf) {
-		return pdf, nil
-	}
 	type patch struct {
 		at, oldLen int
 		data       []byte

@@ -46,3 +46,21 @@ func TestRenderSmoke(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkPDF(b *testing.B) {
+	r := defaultRenderer(b)
+	c := loadRecord(b, "zhang.json")
+	ctx := context.Background()
+	if _, err := r.PDF(ctx, c); err != nil { // warm: fonts parsed, seal drawn
+		b.Fatal(err)
+	}
+	var n int
+	for b.Loop() {
+		out, err := r.PDF(ctx, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(out)
+	}
+	b.ReportMetric(float64(n), "bytes/doc")
+}
