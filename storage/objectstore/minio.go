@@ -361,22 +361,19 @@ func (s *MinIO) Get(ctx context.Context, key string) (io.ReadCloser, Info, error
 	if err := ValidateKey(key); err != nil {
 		return nil, Info{}, err
 	}
-	obj, err := s.client.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{})
+	// One request gives metadata and body together, so they always belong
+	// to the same version even while the key is being overwritten.
+	body, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, Info{}, mapMinIOErr("get", key, err)
-	}
-	oi, err := obj.Stat()
-	if err != nil {
-		obj.Close()
 		return nil, Info{}, mapMinIOErr("get", key, err)
 	}
 	info, err := infoFromMinIO(key, oi)
 	if err != nil {
-		obj.Close()
+		body.Close()
 		return nil, Info{}, err
 	}
-	vr := newVerifyingReader(obj, info.Size, info.SHA256, ErrCorrupt, "objectstore: get "+key)
-	return readCloser{vr, obj}, info, nil
+	vr := newVerifyingReader(body, info.Size, info.SHA256, ErrCorrupt, "objectstore: get "+key)
+	return readCloser{vr, body}, info, nil
 }
 
 // Stat implements Store.
