@@ -1,0 +1,261 @@
+// Package ofdsig signs OFD packages with a GB/T 38540-2020 electronic seal
+// signature (SES_Signature v4 over Signature.xml, whose References list the
+// SM3 digest of every file of the package) and parses such signatures for
+// verification. It reads packages within Limits, so zip bombs are refused
+// before they are inflated.
+package ofdsig
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecert/ecert/signing"
+)
+
+// Namespace is the OFD XML namespace.
+const Namespace = "http://www.ofdspec.org/2016"
+
+// Options describe one seal signature.
+type Options struct {
+	// Time is the signing time (TBS_Sign timeInfo).
+	Time time.Time
+	// Page is the 0-based index of the page (in Document.xml order) that
+	// carries the stamp.
+	Page int
+	// Boundary is the stamp box on that page in mm: x, y, width, height.
+	Boundary [4]float64
+	// Metadata is written as CustomData entries in OFD.xml's DocInfo before
+	// the digests are taken, so the signature covers it.
+	Metadata map[string]string
+	// Limits bound reading the input package.
+	Limits Limits
+}
+
+var (
+	rootTagRE  = regexp.MustCompile(`<([A-Za-z_][\w.-]*:)?OFD[\s>]`)
+	metaNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
+// Sign seals an unsigned OFD package with seal (a DER SES_Seal, embedded
+// byte for byte) and signer, whose certificate must be in the seal's
+// certList. It returns the new package; files other than OFD.xml keep their
+// exact bytes.
+func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, opts Options) ([]byte, error) {
+	if opts.Time.IsZero() {
+		return nil, errors.New("ofdsig: signing time is required")
+	}
+	if opts.Boundary[2] <= 0 || opts.Boundary[3] <= 0 {
+		return nil, errors.New("ofdsig: empty stamp boundary")
+	}
+	if len(signer.Chain()) == 0 {
+		return nil, errors.New("ofdsig: signer has no certificate")
+	}
+	if _, err := ParseSeal(seal); err != nil {
+		return nil, fmt.Errorf("ofdsig: seal: %w", err)
+	}
+	pkg, err := ReadPackage(ofd, opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	ofdXML, err := pkg.XML("OFD.xml", opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	var root OFDRoot
+	if err := ParseXML(ofdXML, &root); err != nil {
+		return nil, fmt.Errorf("ofdsig: OFD.xml: %w", err)
+	}
+	if len(root.DocBodies) == 0 {
+		return nil, errors.New("ofdsig: OFD.xml has no DocBody")
+	}
+	body := root.DocBodies[0]
+	if strings.TrimSpace(body.Signatures) != "" {
+		return nil, errors.New("ofdsig: package is already signed; adding a signature is not supported")
+	}
+	docRoot, err := Resolve("OFD.xml", body.DocRoot)
+	if err != nil {
+		return nil, err
+	}
+	docXML, err := pkg.XML(docRoot, opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	var doc DocumentXML
+	if err := ParseXML(docXML, &doc); err != nil {
+		return nil, fmt.Errorf("ofdsig: %s: %w", docRoot, err)
+	}
+	if opts.Page < 0 || opts.Page >= len(doc.Pages) {
+		return nil, fmt.Errorf("ofdsig: page %d does not exist (%d pages)", opts.Page+1, len(doc.Pages))
+	}
+	pageID := doc.Pages[opts.Page].ID
+	docDir := path.Dir(docRoot)
+	signsDir := path.Join(docDir, "Signs")
+	sigsName := path.Join(signsDir, "Signatures.xml")
+	sigName := path.Join(signsDir, "Sign_0", "Signature.xml")
+	valueName := path.Join(signsDir, "Sign_0", "SignedValue.dat")
+	for _, n := range []string{sigsName, sigName, valueName} {
+		if _, exists := pkg.Files[n]; exists {
+			return nil, fmt.Errorf("ofdsig: package already contains %s", n)
+		}
+	}
+
+	// 1. Final OFD.xml with the metadata and the Signatures pointer.
+	newOFD, err := rewriteOFDXML(ofdXML, "/"+sigsName, opts.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for n, b := range pkg.Files {
+		files[n] = b
+	}
+	files["OFD.xml"] = newOFD
+	// 2. Signatures.xml (protected too: no later signature may be slipped in).
+	files[sigsName] = []byte(xml.Header[:len(xml.Header)-1] + "\n" +
+		`<ofd:Signatures xmlns:ofd="` + Namespace + `"><ofd:MaxSignId>2</ofd:MaxSignId>` +
+		`<ofd:Signature ID="1" Type="Seal" BaseLoc="/` + sigName + `"/></ofd:Signatures>`)
+	// 3. Signature.xml with the digest of every file.
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var sx bytes.Buffer
+	sx.WriteString(xml.Header[:len(xml.Header)-1] + "\n")
+	sx.WriteString(`<ofd:Signature xmlns:ofd="` + Namespace + `"><ofd:SignedInfo>`)
+	sx.WriteString(`<ofd:Provider ProviderName="ecert" Version="1.0" Company="ecert"/>`)
+	sx.WriteString(`<ofd:SignatureMethod>` + signing.OIDSM2WithSM3.String() + `</ofd:SignatureMethod>`)
+	sx.WriteString(`<ofd:SignatureDateTime>` + opts.Time.UTC().Format("20060102150405Z") + `</ofd:SignatureDateTime>`)
+	sx.WriteString(`<ofd:References CheckMethod="` + signing.OIDSM3.String() + `">`)
+	for _, n := range names {
+		sx.WriteString(`<ofd:Reference FileRef="/` + escape(n) + `"><ofd:CheckValue>`)
+		sx.WriteString(base64.StdEncoding.EncodeToString(signing.SM3(files[n])))
+		sx.WriteString(`</ofd:CheckValue></ofd:Reference>`)
+	}
+	sx.WriteString(`</ofd:References>`)
+	b := opts.Boundary
+	fmt.Fprintf(&sx, `<ofd:StampAnnot ID="2" PageRef="%s" Boundary="%s %s %s %s"/>`, escape(pageID), mm(b[0]), mm(b[1]), mm(b[2]), mm(b[3]))
+	sx.WriteString(`</ofd:SignedInfo><ofd:SignedValue>/` + valueName + `</ofd:SignedValue></ofd:Signature>`)
+	sigXML := sx.Bytes()
+
+	// 4. SES_Signature over TBS_Sign.
+	tbs, err := asn1.Marshal(tbsSign{
+		Version:      4,
+		ESeal:        asn1.RawValue{FullBytes: seal},
+		TimeInfo:     opts.Time.UTC().Truncate(time.Second),
+		DataHash:     bits(signing.SM3(sigXML)),
+		PropertyInfo: "/" + sigName,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ofdsig: encode TBS_Sign: %w", err)
+	}
+	sig, err := signer.Sign(ctx, tbs)
+	if err != nil {
+		return nil, fmt.Errorf("ofdsig: sign: %w", err)
+	}
+	value, err := asn1.Marshal(sesSignature{
+		ToSign: asn1.RawValue{FullBytes: tbs}, Cert: signer.Chain()[0].Raw,
+		SignatureAlgID: signing.OIDSM2WithSM3, Signature: bits(sig),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ofdsig: encode SES_Signature: %w", err)
+	}
+
+	// 5. Zip: unchanged entries copied as stored, then the new files.
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range pkg.zr.File {
+		if _, ok := pkg.Files[f.Name]; !ok {
+			continue
+		}
+		if f.Name == "OFD.xml" {
+			if err := deflateEntry(zw, "OFD.xml", newOFD, opts.Time); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := zw.Copy(f); err != nil {
+			return nil, fmt.Errorf("ofdsig: copy %s: %w", f.Name, err)
+		}
+	}
+	for _, e := range []struct {
+		name string
+		b    []byte
+	}{{sigsName, files[sigsName]}, {sigName, sigXML}, {valueName, value}} {
+		if err := deflateEntry(zw, e.name, e.b, opts.Time); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("ofdsig: write package: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+func deflateEntry(zw *zip.Writer, name string, b []byte, t time.Time) error {
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: t})
+	if err != nil {
+		return fmt.Errorf("ofdsig: write %s: %w", name, err)
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("ofdsig: write %s: %w", name, err)
+	}
+	return nil
+}
+
+func mm(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+}
+
+// rewriteOFDXML adds CustomData entries and the Signatures location to the
+// first DocBody, keeping every other byte.
+func rewriteOFDXML(b []byte, sigsLoc string, meta map[string]string) ([]byte, error) {
+	m := rootTagRE.FindSubmatch(b)
+	if m == nil {
+		return nil, errors.New("ofdsig: OFD.xml has no OFD root element")
+	}
+	p := string(m[1])
+	s := string(b)
+	if len(meta) > 0 {
+		keys := make([]string, 0, len(meta))
+		for k := range meta {
+			if !metaNameRE.MatchString(k) {
+				return nil, fmt.Errorf("ofdsig: metadata name %q is not allowed", k)
+			}
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var cd strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&cd, `<%sCustomData Name="%s">%s</%sCustomData>`, p, k, escape(meta[k]), p)
+		}
+		if i := strings.Index(s, "</"+p+"CustomDatas>"); i >= 0 {
+			s = s[:i] + cd.String() + s[i:]
+		} else if i := strings.Index(s, "</"+p+"DocInfo>"); i >= 0 {
+			s = s[:i] + "<" + p + "CustomDatas>" + cd.String() + "</" + p + "CustomDatas>" + s[i:]
+		} else {
+			return nil, errors.New("ofdsig: OFD.xml has no DocInfo for the metadata")
+		}
+	}
+	i := strings.Index(s, "</"+p+"DocBody>")
+	if i < 0 {
+		return nil, errors.New("ofdsig: OFD.xml has no closing DocBody")
+	}
+	s = s[:i] + "<" + p + "Signatures>" + sigsLoc + "</" + p + "Signatures>" + s[i:]
+	return []byte(s), nil
+}
