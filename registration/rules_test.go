@@ -357,3 +357,52 @@ func BenchmarkDueForCancellation(b *testing.B) {
 		DueForCancellation(regs, today, exts)
 	}
 }
+
+// FuzzCheckWindows checks that the decision and the dates a refusal names
+// agree: a renewal is refused for the window exactly when the submission date
+// lies outside the window the message states, and likewise for changes.
+func FuzzCheckWindows(f *testing.F) {
+	f.Add(0, 0)
+	f.Add(60, 31)
+	f.Add(140, 5)
+	f.Fuzz(func(t *testing.T, untilOffset, daysBefore int) {
+		if untilOffset < -5000 || untilOffset > 5000 || daysBefore < -400 || daysBefore > 400 {
+			return
+		}
+		reg := testReg(MustDate("2022-01-01").AddDays(untilOffset).String())
+		eff := EffectiveValidUntil(*reg, DefaultExtensions())
+		d := eff.AddDays(-daysBefore)
+		p := DefaultPolicy()
+
+		in := input(Renewal, d.String(), reg)
+		v := Check(in, p)
+		var win *Refusal
+		for i := range v.Refusals {
+			if v.Refusals[i].Code == RefuseRenewalWindow {
+				win = &v.Refusals[i]
+			}
+		}
+		inWindow := daysBefore >= 5 && daysBefore <= 30
+		if (win == nil) != inWindow {
+			t.Fatalf("E=%s d=%s: renewal window refusal %v, inWindow %v", eff, d, win != nil, inWindow)
+		}
+		if win != nil {
+			from, to := win.Dates["window_from"], win.Dates["window_to"]
+			if !d.Before(from) && !d.After(to) {
+				t.Fatalf("refused inside the stated window %s..%s: %s", from, to, d)
+			}
+			if !strings.Contains(win.Message, from.String()) || !strings.Contains(win.Message, to.String()) {
+				t.Fatalf("message does not name the window: %s", win.Message)
+			}
+		}
+		if v.Has(RefuseRegistrationExpired) != (daysBefore < 0) {
+			t.Fatalf("E=%s d=%s: expired refusal %v", eff, d, v.Has(RefuseRegistrationExpired))
+		}
+
+		in.Type = Change
+		v = Check(in, p)
+		if v.Has(RefuseChangeWindow) != (daysBefore < 10) {
+			t.Fatalf("E=%s d=%s: change window refusal %v", eff, d, v.Has(RefuseChangeWindow))
+		}
+	})
+}
