@@ -40,9 +40,13 @@ func TestRenderSmoke(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(t.TempDir(), n+".pdf"), b, 0o644)
+		o, err := r.OFD(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if d := os.Getenv("CERTGEN_OUT"); d != "" {
 			os.WriteFile(filepath.Join(d, n+".pdf"), b, 0o644)
+			os.WriteFile(filepath.Join(d, n+".ofd"), o, 0o644)
 		}
 	}
 }

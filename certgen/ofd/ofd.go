@@ -1,0 +1,395 @@
+// Package ofd writes one-page OFD documents (GB/T 33190-2016): OFD.xml,
+// Doc_0/Document.xml, PublicRes.xml (embedded fonts), DocumentRes.xml
+// (images) and Pages/Page_0/Content.xml with text, image and path objects,
+// packed as a zip.
+//
+// Build returns a Package, a list of files that later stages (the OFD seal
+// signer) can extend with Doc_0/Signs/... before writing the zip. Every file
+// is written once; its bytes never change after Build, which keeps the
+// signer's SM3 file hashes valid.
+package ofd
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Namespace is the OFD 2016 XML namespace, always used with the prefix ofd:.
+const Namespace = "http://www.ofdspec.org/2016"
+
+// Rect is a box in mm, origin top-left, y down.
+type Rect struct{ X, Y, W, H float64 }
+
+// RGB is a colour.
+type RGB struct{ R, G, B uint8 }
+
+// Font is an embedded TrueType font (ideally a subset).
+type Font struct {
+	Name string // FontName; FamilyName too
+	Data []byte
+}
+
+// Image is an embedded picture.
+type Image struct {
+	Format string // "PNG"
+	Data   []byte
+}
+
+// Text is a TextObject with one TextCode.
+type Text struct {
+	Font   int     // index into Document.Fonts
+	Size   float64 // mm
+	X, Y   float64 // page position of the first glyph's baseline origin, mm
+	DeltaX []float64
+	Text   string
+	Fill   RGB
+	Angle  float64 // degrees counter-clockwise about (X, Y)
+}
+
+// Picture is an ImageObject.
+type Picture struct {
+	Image    int // index into Document.Images
+	Boundary Rect
+}
+
+// Box is a rectangle PathObject.
+type Box struct {
+	Boundary  Rect
+	Stroke    *RGB
+	Fill      *RGB
+	LineWidth float64
+}
+
+// Document is the content of a one-page OFD.
+type Document struct {
+	DocID        string // 32 hex digits
+	Title        string
+	Author       string
+	CreationDate time.Time
+	Width        float64 // mm
+	Height       float64
+	Fonts        []Font
+	Images       []Image
+	Objects      []any // Text, Picture or Box, in paint order
+}
+
+// File is one entry of the container.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Package is an OFD container before it is zipped.
+type Package struct {
+	files    []File
+	modified time.Time
+	// PageID is the ID of the page (StampAnnot@PageRef).
+	PageID int
+	// MaxUnitID is the largest object ID used in Doc_0.
+	MaxUnitID int
+}
+
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	s = strings.TrimRight(s, "0")
+	s = strings.TrimSuffix(s, ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+func box(r Rect) string { return num(r.X) + " " + num(r.Y) + " " + num(r.W) + " " + num(r.H) }
+
+func color(c RGB) string { return fmt.Sprintf("%d %d %d", c.R, c.G, c.B) }
+
+func esc(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+const header = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// Build lays the document out as OFD files.
+func Build(d *Document) (*Package, error) {
+	if d.Width <= 0 || d.Height <= 0 {
+		return nil, fmt.Errorf("ofd: page size %gx%g", d.Width, d.Height)
+	}
+	id := 0
+	next := func() int { id++; return id }
+	fontIDs := make([]int, len(d.Fonts))
+	imageIDs := make([]int, len(d.Images))
+	var files []File
+
+	var pub strings.Builder
+	pub.WriteString(header + `<ofd:Res xmlns:ofd="` + Namespace + `" BaseLoc="Res">`)
+	if len(d.Fonts) > 0 {
+		pub.WriteString(`<ofd:Fonts>`)
+		for i, f := range d.Fonts {
+			fontIDs[i] = next()
+			fn := fmt.Sprintf("font_%d.ttf", fontIDs[i])
+			fmt.Fprintf(&pub, `<ofd:Font ID="%d" FontName="%s" FamilyName="%s"><ofd:FontFile>%s</ofd:FontFile></ofd:Font>`, fontIDs[i], esc(f.Name), esc(f.Name), fn)
+			files = append(files, File{"Doc_0/Res/" + fn, f.Data})
+		}
+		pub.WriteString(`</ofd:Fonts>`)
+	}
+	pub.WriteString(`</ofd:Res>`)
+
+	var docRes strings.Builder
+	docRes.WriteString(header + `<ofd:Res xmlns:ofd="` + Namespace + `" BaseLoc="Res">`)
+	if len(d.Images) > 0 {
+		docRes.WriteString(`<ofd:MultiMedias>`)
+		for i, im := range d.Images {
+			if im.Format != "PNG" {
+				return nil, fmt.Errorf("ofd: image %d: format %q, only PNG is written", i, im.Format)
+			}
+			imageIDs[i] = next()
+			fn := fmt.Sprintf("image_%d.png", imageIDs[i])
+			fmt.Fprintf(&docRes, `<ofd:MultiMedia ID="%d" Type="Image" Format="PNG"><ofd:MediaFile>%s</ofd:MediaFile></ofd:MultiMedia>`, imageIDs[i], fn)
+			files = append(files, File{"Doc_0/Res/" + fn, im.Data})
+		}
+		docRes.WriteString(`</ofd:MultiMedias>`)
+	}
+	docRes.WriteString(`</ofd:Res>`)
+
+	pageID := next()
+	layerID := next()
+	var page strings.Builder
+	page.WriteString(header + `<ofd:Page xmlns:ofd="` + Namespace + `"><ofd:Content>`)
+	fmt.Fprintf(&page, `<ofd:Layer ID="%d" Type="Body">`, layerID)
+	for i, o := range d.Objects {
+		switch o := o.(type) {
+		case Text:
+			if o.Font < 0 || o.Font >= len(d.Fonts) {
+				return nil, fmt.Errorf("ofd: object %d: font %d not in the document", i, o.Font)
+			}
+			n := len([]rune(o.Text))
+			if n == 0 || len(o.DeltaX) != n-1 {
+				return nil, fmt.Errorf("ofd: object %d: %d glyphs need %d DeltaX values, have %d", i, n, n-1, len(o.DeltaX))
+			}
+			w := o.Size
+			for _, dx := range o.DeltaX {
+				w += dx
+			}
+			var bound Rect
+			var x, y float64
+			ctm := ""
+			if o.Angle == 0 {
+				bound = Rect{o.X, o.Y - o.Size, w + 0.5, o.Size * 1.3}
+				x, y = 0, o.Size
+			} else {
+				// Rotate about the anchor, which sits at (L, L) inside a square boundary.
+				L := w + o.Size
+				bound = Rect{o.X - L, o.Y - L, 2 * L, 2 * L}
+				x, y = L, L
+				s, c := sincos(o.Angle)
+				a, b, cc, dd := c, -s, s, c
+				ctm = fmt.Sprintf(` CTM="%s %s %s %s %s %s"`, num6(a), num6(b), num6(cc), num6(dd), num(L-(a*L+cc*L)), num(L-(b*L+dd*L)))
+			}
+			fmt.Fprintf(&page, `<ofd:TextObject ID="%d" Boundary="%s"%s Font="%d" Size="%s"><ofd:FillColor Value="%s"/>`,
+				next(), box(bound), ctm, fontIDs[o.Font], num(o.Size), color(o.Fill))
+			fmt.Fprintf(&page, `<ofd:TextCode X="%s" Y="%s"`, num(x), num(y))
+			if len(o.DeltaX) > 0 {
+				page.WriteString(` DeltaX="`)
+				page.WriteString(deltas(o.DeltaX))
+				page.WriteString(`"`)
+			}
+			page.WriteString(`>` + esc(o.Text) + `</ofd:TextCode></ofd:TextObject>`)
+		case Picture:
+			if o.Image < 0 || o.Image >= len(d.Images) {
+				return nil, fmt.Errorf("ofd: object %d: image %d not in the document", i, o.Image)
+			}
+			b := o.Boundary
+			fmt.Fprintf(&page, `<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
+				next(), box(b), num(b.W), num(b.H), imageIDs[o.Image])
+		case Box:
+			lw := o.LineWidth
+			if o.Stroke == nil {
+				lw = 0
+			}
+			b := o.Boundary
+			bound := Rect{b.X - lw/2, b.Y - lw/2, b.W + lw, b.H + lw}
+			fmt.Fprintf(&page, `<ofd:PathObject ID="%d" Boundary="%s"`, next(), box(bound))
+			if o.Stroke != nil {
+				fmt.Fprintf(&page, ` LineWidth="%s"`, num(lw))
+			} else {
+				page.WriteString(` Stroke="false"`)
+			}
+			if o.Fill != nil {
+				page.WriteString(` Fill="true"`)
+			}
+			page.WriteString(`>`)
+			if o.Stroke != nil {
+				fmt.Fprintf(&page, `<ofd:StrokeColor Value="%s"/>`, color(*o.Stroke))
+			}
+			if o.Fill != nil {
+				fmt.Fprintf(&page, `<ofd:FillColor Value="%s"/>`, color(*o.Fill))
+			}
+			h := lw / 2
+			fmt.Fprintf(&page, `<ofd:AbbreviatedData>M %s %s L %s %s L %s %s L %s %s C</ofd:AbbreviatedData></ofd:PathObject>`,
+				num(h), num(h), num(h+b.W), num(h), num(h+b.W), num(h+b.H), num(h), num(h+b.H))
+		default:
+			return nil, fmt.Errorf("ofd: object %d: unsupported type %T", i, o)
+		}
+	}
+	page.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
+	maxID := id
+
+	var doc strings.Builder
+	doc.WriteString(header + `<ofd:Document xmlns:ofd="` + Namespace + `"><ofd:CommonData>`)
+	fmt.Fprintf(&doc, `<ofd:MaxUnitID>%d</ofd:MaxUnitID>`, maxID)
+	fmt.Fprintf(&doc, `<ofd:PageArea><ofd:PhysicalBox>0 0 %s %s</ofd:PhysicalBox></ofd:PageArea>`, num(d.Width), num(d.Height))
+	doc.WriteString(`<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>`)
+	doc.WriteString(`</ofd:CommonData><ofd:Pages>`)
+	fmt.Fprintf(&doc, `<ofd:Page ID="%d" BaseLoc="Pages/Page_0/Content.xml"/>`, pageID)
+	doc.WriteString(`</ofd:Pages></ofd:Document>`)
+
+	created := d.CreationDate
+	if created.IsZero() {
+		created = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	var root strings.Builder
+	root.WriteString(header + `<ofd:OFD xmlns:ofd="` + Namespace + `" DocType="OFD" Version="1.0"><ofd:DocBody><ofd:DocInfo>`)
+	fmt.Fprintf(&root, `<ofd:DocID>%s</ofd:DocID>`, esc(d.DocID))
+	if d.Title != "" {
+		fmt.Fprintf(&root, `<ofd:Title>%s</ofd:Title>`, esc(d.Title))
+	}
+	if d.Author != "" {
+		fmt.Fprintf(&root, `<ofd:Author>%s</ofd:Author>`, esc(d.Author))
+	}
+	fmt.Fprintf(&root, `<ofd:CreationDate>%s</ofd:CreationDate>`, created.Format("2006-01-02"))
+	root.WriteString(`<ofd:Creator>ecert</ofd:Creator></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>`)
+
+	all := []File{
+		{"OFD.xml", []byte(root.String())},
+		{"Doc_0/Document.xml", []byte(doc.String())},
+		{"Doc_0/PublicRes.xml", []byte(pub.String())},
+		{"Doc_0/DocumentRes.xml", []byte(docRes.String())},
+		{"Doc_0/Pages/Page_0/Content.xml", []byte(page.String())},
+	}
+	all = append(all, files...)
+	return &Package{files: all, modified: created, PageID: pageID, MaxUnitID: maxID}, nil
+}
+
+func sincos(deg float64) (float64, float64) { return math.Sincos(deg * math.Pi / 180) }
+
+func num6(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// deltas writes DeltaX values, run-length encoding repeats as "g N v".
+func deltas(ds []float64) string {
+	var b strings.Builder
+	for i := 0; i < len(ds); {
+		j := i
+		v := num(ds[i])
+		for j < len(ds) && num(ds[j]) == v {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		if j-i > 2 {
+			fmt.Fprintf(&b, "g %d %s", j-i, v)
+		} else {
+			b.WriteString(v)
+			if j-i == 2 {
+				b.WriteString(" " + v)
+			}
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// Files returns the container's files in zip order.
+func (p *Package) Files() []File { return append([]File(nil), p.files...) }
+
+// File returns the bytes of one file.
+func (p *Package) File(name string) ([]byte, bool) {
+	for _, f := range p.files {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+// Add appends a new file (e.g. Doc_0/Signs/Signatures.xml). Names are
+// ASCII, slash-separated, relative to the container root.
+func (p *Package) Add(name string, data []byte) error {
+	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") || strings.Contains(name, "\\") {
+		return fmt.Errorf("ofd: bad file name %q", name)
+	}
+	for _, r := range name {
+		if r > 0x7e || r < 0x21 {
+			return fmt.Errorf("ofd: file name %q is not printable ASCII", name)
+		}
+	}
+	if _, ok := p.File(name); ok {
+		return fmt.Errorf("ofd: file %s already exists", name)
+	}
+	p.files = append(p.files, File{name, data})
+	return nil
+}
+
+// Replace swaps the bytes of an existing file (the signer rewrites OFD.xml
+// to point at Signatures.xml before hashing).
+func (p *Package) Replace(name string, data []byte) error {
+	for i := range p.files {
+		if p.files[i].Name == name {
+			p.files[i].Data = data
+			return nil
+		}
+	}
+	return fmt.Errorf("ofd: no file %s to replace", name)
+}
+
+// WriteTo writes the container as a zip (every entry deflated).
+func (p *Package) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	zw := zip.NewWriter(cw)
+	for _, f := range p.files {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: p.modified})
+		if err != nil {
+			return cw.n, fmt.Errorf("ofd: zip %s: %w", f.Name, err)
+		}
+		if _, err := fw.Write(f.Data); err != nil {
+			return cw.n, fmt.Errorf("ofd: zip %s: %w", f.Name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return cw.n, fmt.Errorf("ofd: zip: %w", err)
+	}
+	return cw.n, nil
+}
+
+// Bytes returns the zipped container.
+func (p *Package) Bytes() ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := p.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
