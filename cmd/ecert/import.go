@@ -63,7 +63,16 @@ rejected (the rest are recorded); 1 the import could not run.`,
 				defer f.Close()
 				rej = f
 			}
-			s, err := runImport(cmd.Context(), reg, args[0], importOptions{batch: batch, progress: !quiet, stderr: cmd.ErrOrStderr(), rejects: rej})
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			var size int64 = -1
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				size = st.Size()
+			}
+			s, err := runImport(cmd.Context(), reg, f, size, importOptions{batch: batch, progress: !quiet, stderr: cmd.ErrOrStderr(), rejects: rej})
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %d lines, %d new, %d already present, %d rejected in %s (%.0f records/s)\n",
 				args[0], s.Lines, s.Inserted, s.Duplicate, s.Rejected, s.Elapsed.Round(time.Millisecond), s.Rate)
 			if err != nil {
@@ -91,7 +100,8 @@ type importOptions struct {
 // maxShownRejects bounds how many rejected lines are printed; all go to --rejects.
 const maxShownRejects = 50
 
-func runImport(ctx context.Context, reg *registry.Registry, path string, opt importOptions) (s importSummary, err error) {
+// runImport records the approvals read from r (size bytes, -1 if unknown).
+func runImport(ctx context.Context, reg *registry.Registry, r io.Reader, size int64, opt importOptions) (s importSummary, err error) {
 	start := time.Now()
 	defer func() {
 		s.Elapsed = time.Since(start)
@@ -99,15 +109,6 @@ func runImport(ctx context.Context, reg *registry.Registry, path string, opt imp
 			s.Rate = float64(s.Inserted+s.Duplicate) / secs
 		}
 	}()
-	f, err := os.Open(path)
-	if err != nil {
-		return s, err
-	}
-	defer f.Close()
-	var size int64 = -1
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
-	}
 	bar := progressbar.NewOptions64(size,
 		progressbar.OptionSetWriter(opt.stderr),
 		progressbar.OptionSetVisibility(opt.progress),
@@ -155,7 +156,7 @@ func runImport(ctx context.Context, reg *registry.Registry, path string, opt imp
 		pending, lines = pending[:0], lines[:0]
 		return nil
 	}
-	sc := intake.NewScanner(f)
+	sc := intake.NewScanner(r)
 	for sc.Scan() {
 		if ctx.Err() != nil {
 			break
@@ -180,7 +181,7 @@ func runImport(ctx context.Context, reg *registry.Registry, path string, opt imp
 	}
 	_ = bar.Finish()
 	if err := sc.Err(); err != nil {
-		return s, fmt.Errorf("read %s: %w", path, err)
+		return s, fmt.Errorf("read input: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return s, errors.New("interrupted: records up to the last completed batch are recorded; run again to resume")
