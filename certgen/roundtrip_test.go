@@ -1,0 +1,94 @@
+package certgen
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ecert/ecert/internal/testenv"
+)
+
+// fieldValues lists every value the certificate must show, exactly as printed.
+func fieldValues(c *Certificate, verify string) []string {
+	v := []string{c.HolderName, c.Gender, c.BirthDate.Chinese(), c.IDNumber, c.RegistrationNo, c.Employer,
+		c.EmployerCreditCode, c.Authority, c.IssueDate.Chinese(), c.LicenceID, verify}
+	for _, s := range c.Specialties {
+		v = append(v, s.Name, s.ValidUntil.Chinese())
+	}
+	if cp := c.Copy; cp != nil {
+		v = append(v, "使用有效期："+cp.ValidFrom.Chinese()+"至"+cp.ValidUntil.Chinese(), cp.Serial, cp.Purpose)
+	}
+	return v
+}
+
+func renderPDFFile(t *testing.T, r *Renderer, c *Certificate) string {
+	t.Helper()
+	b, err := r.PDF(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := filepath.Join(t.TempDir(), "cert.pdf")
+	if err := os.WriteFile(fn, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fn
+}
+
+func TestPDFTextRoundTrip(t *testing.T) {
+	pdftotext := testenv.Tool(t, "pdftotext")
+	qpdf := testenv.Tool(t, "qpdf")
+	r := defaultRenderer(t)
+	for _, name := range []string{"zhang.json", "wang-copy.json"} {
+		t.Run(name, func(t *testing.T) {
+			c := loadRecord(t, name)
+			fn := renderPDFFile(t, r, c)
+			out, err := exec.Command(pdftotext, "-enc", "UTF-8", fn, "-").Output()
+			if err != nil {
+				t.Fatalf("pdftotext: %v", err)
+			}
+			text := string(out)
+			verify, _ := r.VerifyURL(c)
+			for _, v := range fieldValues(c, verify) {
+				if !strings.Contains(text, v) {
+					t.Errorf("pdftotext output lacks %q\n%s", v, text)
+				}
+			}
+			for _, rare := range []string{"𠮷", "堃", "䶮", "喆"} {
+				if strings.Contains(c.HolderName+c.Employer, rare) && !strings.Contains(text, rare) {
+					t.Errorf("rare character %s lost", rare)
+				}
+			}
+			if out, err := exec.Command(qpdf, "--check", fn).CombinedOutput(); err != nil {
+				t.Errorf("qpdf --check: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestPDFQRCodeDecodes(t *testing.T) {
+	pdftoppm := testenv.Tool(t, "pdftoppm")
+	zbarimg := testenv.Tool(t, "zbarimg")
+	r := defaultRenderer(t)
+	for _, name := range []string{"zhang.json", "wang-copy.json"} {
+		c := loadRecord(t, name)
+		fn := renderPDFFile(t, r, c)
+		prefix := filepath.Join(t.TempDir(), "page")
+		if out, err := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", fn, prefix).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm: %v\n%s", err, out)
+		}
+		out, err := exec.Command(zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", prefix+".png").Output()
+		if err != nil {
+			t.Fatalf("zbarimg found no QR code: %v", err)
+		}
+		want, _ := r.VerifyURL(c)
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s: QR decodes to %q, want %q", name, got, want)
+		}
+		if c.Copy != nil && !strings.Contains(want, "copy="+c.Copy.Serial) {
+			t.Errorf("copy QR URL %q does not name the copy", want)
+		}
+	}
+}
