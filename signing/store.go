@@ -64,12 +64,28 @@ func PassphraseFromEnv() ([]byte, error) {
 	return nil, fmt.Errorf("no key passphrase: set %s or %s", EnvPassphrase, EnvPassphraseFile)
 }
 
-// NewStore returns the store in dir, unlocked with passphrase.
+// NewStore returns the store in dir, unlocked with passphrase. A nil
+// passphrase opens it for reading certificates only.
 func NewStore(dir string, passphrase []byte, cfg CAConfig) (*Store, error) {
-	if len(passphrase) < MinPassphraseLen {
+	if passphrase != nil && len(passphrase) < MinPassphraseLen {
 		return nil, fmt.Errorf("signing: key passphrase must be at least %d bytes", MinPassphraseLen)
 	}
 	return &Store{dir: dir, pass: passphrase, cfg: cfg.Defaults()}, nil
+}
+
+var errLocked = errors.New("signing: key store opened without a passphrase")
+
+// Current returns the serial (hex) of the current issuer certificate.
+func (s *Store) Current() (string, error) {
+	cur, err := os.ReadFile(filepath.Join(s.dir, "current"))
+	if err != nil {
+		return "", fmt.Errorf("read current issuer: %w", err)
+	}
+	name := strings.TrimSpace(string(cur))
+	if _, err := hex.DecodeString(name); err != nil || name == "" {
+		return "", fmt.Errorf("signing: bad current issuer name %q", name)
+	}
+	return name, nil
 }
 
 // Dir returns the store directory.
@@ -163,13 +179,9 @@ func (s *Store) Signer() (*KeySigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur, err := os.ReadFile(filepath.Join(s.dir, "current"))
+	name, err := s.Current()
 	if err != nil {
-		return nil, fmt.Errorf("read current issuer: %w", err)
-	}
-	name := strings.TrimSpace(string(cur))
-	if _, err := hex.DecodeString(name); err != nil || name == "" {
-		return nil, fmt.Errorf("signing: bad current issuer name %q", name)
+		return nil, err
 	}
 	cert, err := readCert(filepath.Join(s.dir, "issuers", name+".pem"))
 	if err != nil {
@@ -200,6 +212,9 @@ var keyOpts = &pkcs8.Opts{
 }
 
 func (s *Store) writeKey(path string, key *sm2.PrivateKey) error {
+	if s.pass == nil {
+		return errLocked
+	}
 	der, err := pkcs8.MarshalPrivateKey(key, s.pass, keyOpts)
 	if err != nil {
 		return fmt.Errorf("encrypt private key: %w", err)
@@ -208,6 +223,9 @@ func (s *Store) writeKey(path string, key *sm2.PrivateKey) error {
 }
 
 func (s *Store) readKey(path string) (*sm2.PrivateKey, error) {
+	if s.pass == nil {
+		return nil, errLocked
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
@@ -325,6 +343,25 @@ func OpenDevelopment(ctx context.Context, dir string, log *slog.Logger) (*Store,
 			return nil, err
 		}
 		log.Warn("created a development CA", "key_dir", dir)
+	}
+	return s, nil
+}
+
+// Open returns the key store for a service: with a passphrase in the
+// environment, the production store in keyDir (which must exist); without
+// one, the development store in devDir (created on first use, warned about
+// on every call).
+func Open(ctx context.Context, keyDir, devDir string, log *slog.Logger) (*Store, error) {
+	pass, err := PassphraseFromEnv()
+	if err != nil {
+		return OpenDevelopment(ctx, devDir, log)
+	}
+	s, err := NewStore(keyDir, pass, CAConfig{})
+	if err != nil {
+		return nil, err
+	}
+	if !s.Exists() {
+		return nil, fmt.Errorf("%w: %s", ErrNoKeys, keyDir)
 	}
 	return s, nil
 }

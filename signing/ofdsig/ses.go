@@ -191,7 +191,6 @@ type SignatureValue struct {
 // (GM/T 0031 v1 seals, PKCS#7 blocks): not tampering, just unknown.
 var ErrUnsupported = errors.New("ofdsig: unsupported signature format")
 
-
 func seqElements(der []byte, what string, max int) ([]asn1.RawValue, []byte, error) {
 	var outer asn1.RawValue
 	rest, err := asn1.Unmarshal(der, &outer)

@@ -8,17 +8,20 @@ package ofdsig
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ecert/ecert/signing"
@@ -174,7 +177,9 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 
 	// 5. Zip: unchanged entries copied as stored, then the new files.
 	var out bytes.Buffer
+	out.Grow(len(ofd) + len(sigXML) + len(value) + 4096)
 	zw := zip.NewWriter(&out)
+	zw.RegisterCompressor(zip.Deflate, pooledDeflate)
 	for _, f := range pkg.zr.File {
 		if _, ok := pkg.Files[f.Name]; !ok {
 			continue
@@ -201,6 +206,30 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 		return nil, fmt.Errorf("ofdsig: write package: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+var flatePool sync.Pool
+
+type pooledWriter struct{ *flate.Writer }
+
+func (w pooledWriter) Close() error {
+	err := w.Writer.Close()
+	flatePool.Put(w.Writer)
+	return err
+}
+
+// pooledDeflate reuses flate writers: allocating one costs more than
+// compressing the few small files a signature adds.
+func pooledDeflate(w io.Writer) (io.WriteCloser, error) {
+	if fw, ok := flatePool.Get().(*flate.Writer); ok {
+		fw.Reset(w)
+		return pooledWriter{fw}, nil
+	}
+	fw, err := flate.NewWriter(w, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	return pooledWriter{fw}, nil
 }
 
 func deflateEntry(zw *zip.Writer, name string, b []byte, t time.Time) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 )
 
 // Limits on what Extract reads.
@@ -49,7 +48,41 @@ func (s *Signature) SignedParts(data []byte) [][]byte {
 	return [][]byte{data[br[0] : br[0]+br[1]], data[br[2] : br[2]+br[3]]}
 }
 
-var objHeaderRE = regexp.MustCompile(`(\d{1,10})\s+(\d{1,5})\s+obj\b`)
+// objStart returns the offset just after the last "n g obj" header that
+// starts before pos within window bytes, or -1.
+func objStart(data []byte, pos, window int) int {
+	from := max(pos-window, 0)
+	end := pos
+	for {
+		i := bytes.LastIndex(data[from:end], []byte("obj"))
+		if i < 0 {
+			return -1
+		}
+		i += from
+		end = i
+		after := i + 3
+		if after < len(data) && !isWhite(data[after]) && !isDelim(data[after]) {
+			continue
+		}
+		// Walk back: whitespace, digits (generation), whitespace, digits (number).
+		j := i
+		ok := true
+		for _, want := range []string{"ws", "digits", "ws", "digits"} {
+			k := j
+			for k > from && ((want == "ws" && isWhite(data[k-1])) || (want == "digits" && data[k-1] >= '0' && data[k-1] <= '9')) {
+				k--
+			}
+			if k == j {
+				ok = false
+				break
+			}
+			j = k
+		}
+		if ok && (j == 0 || isWhite(data[j-1]) || isDelim(data[j-1])) {
+			return after
+		}
+	}
+}
 
 // Extract finds the signature dictionaries of data and returns the last
 // one whose byte range is well formed (the one covering the most bytes).
@@ -95,15 +128,11 @@ func Extract(data []byte) (*Signature, error) {
 
 func extractAt(data []byte, pos int) (*Signature, error) {
 	// Find the "n g obj" that opens the dictionary holding /ByteRange.
-	from := pos - 4096
-	if from < 0 {
-		from = 0
-	}
-	locs := objHeaderRE.FindAllIndex(data[from:pos], -1)
-	if len(locs) == 0 {
+	start := objStart(data, pos, 4096)
+	if start < 0 {
 		return nil, errors.New("pdfsig: signature dictionary not inside an object")
 	}
-	p := &parser{b: data, pos: from + locs[len(locs)-1][1]}
+	p := &parser{b: data, pos: start}
 	dict, err := p.value()
 	if err != nil {
 		return nil, fmt.Errorf("pdfsig: signature dictionary: %w", err)

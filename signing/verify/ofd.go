@@ -303,4 +303,3 @@ func checkSeal(sv *ofdsig.SignatureValue, sx *ofdsig.SignatureXML, pageIDs map[s
 	}
 	return nil
 }
-
