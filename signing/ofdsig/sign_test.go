@@ -15,7 +15,7 @@ import (
 
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/internal/signtest"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/emmansun/gmsm/smx509"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/internal/signtest"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/signing/pdfsig"
 	"github.com/ecert/ecert/signing/verify"

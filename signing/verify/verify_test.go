@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/internal/signtest"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/signing/pdfsig"
 	"github.com/ecert/ecert/signing/verify"
