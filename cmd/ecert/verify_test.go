@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/pdfsig"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/verify"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/emmansun/gmsm/smx509"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/cms"
-	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/pdfsig"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/emmansun/gmsm/smx509"
 )

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/signing/pdfsig"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/verify"
 	tjsm2 "github.com/tjfoc/gmsm/sm2"
 )

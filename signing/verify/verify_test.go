@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/signing/pdfsig"
+	"github.com/ecert/ecert/signing/signtest"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/emmansun/gmsm/smx509"
 )
