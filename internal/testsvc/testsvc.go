@@ -116,7 +116,7 @@ func StartRedis(t testing.TB, bin string) *Redis {
 	r := &Redis{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	r.p = &proc{
 		t: t, name: "redis-server " + r.addr, log: filepath.Join(dir, "log"),
-		argv: []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"},
+		argv:  []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"},
 		ready: func() error { return redisPing(r.addr) },
 	}
 	r.p.start()
