@@ -1,0 +1,248 @@
+package issuance
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ecert/ecert/certgen"
+	"github.com/ecert/ecert/intake"
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/signing"
+	"github.com/ecert/ecert/signing/ofdsig"
+	"github.com/ecert/ecert/signing/pdfsig"
+	"github.com/ecert/ecert/storage/objectstore"
+	"github.com/ecert/ecert/storage/registry"
+)
+
+// Outcome says what Issue did.
+type Outcome string
+
+const (
+	// Issued: a new certificate version was signed, stored and recorded.
+	Issued Outcome = "issued"
+	// AlreadyIssued: the case already had its certificate; nothing changed.
+	AlreadyIssued Outcome = "already_issued"
+	// Invalidated: a cancellation case; the registration's certificates were marked 04 注销.
+	Invalidated Outcome = "invalidated"
+)
+
+// Result reports one Issue call.
+type Result struct {
+	Outcome     Outcome
+	Certificate registry.Certificate
+}
+
+// ErrPermanent marks failures that retrying cannot fix (the queue may dead-letter at once).
+var ErrPermanent = errors.New("permanent failure")
+
+// CertificateNo derives the stable certificate number (the licence serial)
+// of a registration from its registration number: the digits after the
+// province abbreviation. Registration numbers are unique, so serials are
+// unique per issuer and need no shared sequence.
+func CertificateNo(regNo string) (string, error) {
+	s := strings.TrimLeftFunc(regNo, func(r rune) bool { return !unicode.IsDigit(r) })
+	if s == "" || strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return "", fmt.Errorf("registration number %q: no serial digits: %w", regNo, ErrPermanent)
+	}
+	return s, nil
+}
+
+// Issue turns the approved case caseID (already recorded by intake) into its
+// certificate. It is idempotent: a case that has its certificate returns
+// AlreadyIssued. Concurrent calls for the same case record one certificate;
+// the loser removes the objects it wrote.
+func (s *Service) Issue(ctx context.Context, caseID string) (Result, error) {
+	start := s.cfg.Clock()
+	res, err := s.issue(ctx, caseID)
+	s.m.observeIssue(res.Outcome, err, time.Since(start))
+	return res, err
+}
+
+func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
+	if c, err := s.reg.CertificateByCase(ctx, caseID); err == nil {
+		return Result{Outcome: AlreadyIssued, Certificate: c}, nil
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		return Result{}, err
+	}
+	a, err := s.reg.CaseApproval(ctx, caseID)
+	if err != nil {
+		if errors.Is(err, registry.ErrNotFound) {
+			return Result{}, fmt.Errorf("issue %s: %w: %w", caseID, err, ErrPermanent)
+		}
+		return Result{}, err
+	}
+	if a.BusinessType == registration.Cancellation {
+		n, err := s.reg.SetCertificatesStatus(ctx, a.Registration.Number, registration.CertCancelled,
+			"注销注册（办件 "+caseID+"）", "issuer")
+		if err != nil {
+			return Result{}, err
+		}
+		s.log.Info("certificates invalidated by cancellation", "case", caseID, "registration", a.Registration.Number, "count", n)
+		return Result{Outcome: Invalidated}, nil
+	}
+	if !a.BusinessType.IssuesCertificate() {
+		return Result{}, fmt.Errorf("issue %s: %s issues no certificate: %w", caseID, a.BusinessType, ErrPermanent)
+	}
+	reg, err := s.reg.Registration(ctx, a.Registration.Number)
+	if err != nil {
+		return Result{}, err
+	}
+	certNo, err := CertificateNo(reg.Number)
+	if err != nil {
+		return Result{}, err
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		version, err := s.reg.LatestVersion(ctx, certNo)
+		if err != nil {
+			return Result{}, err
+		}
+		c, err := s.issueVersion(ctx, &a, &reg, certNo, version+1)
+		if err == nil {
+			s.log.Info("certificate issued", "case", caseID, "licence", c.LicenceID, "holder", registration.MaskID(a.Person.IDNumber))
+			return Result{Outcome: Issued, Certificate: c}, nil
+		}
+		if !errors.Is(err, registry.ErrConflict) {
+			return Result{}, err
+		}
+		// Someone recorded first: either this very case (then we are done) or
+		// another version of the same certificate (then take the next version).
+		if c, err := s.reg.CertificateByCase(ctx, caseID); err == nil {
+			return Result{Outcome: AlreadyIssued, Certificate: c}, nil
+		}
+	}
+	return Result{}, fmt.Errorf("issue %s: version conflicts did not settle", caseID)
+}
+
+// document builds the rendering input of a certificate version.
+func (s *Service) document(a *intake.Approval, reg *registration.Registration, licence string, issued registration.Date) *certgen.Certificate {
+	id, _ := registration.ParseIDNumber(a.Person.IDNumber)
+	doc := &certgen.Certificate{
+		HolderName:         a.Person.Name,
+		Gender:             id.Gender.Chinese(),
+		BirthDate:          id.BirthDate,
+		IDNumber:           id.String(),
+		RegistrationNo:     reg.Number,
+		Employer:           reg.Employer.Name,
+		EmployerCreditCode: reg.Employer.CreditCode,
+		Authority:          s.cfg.Authority.Name,
+		IssueDate:          issued,
+		LicenceID:          licence,
+	}
+	for _, sp := range reg.Specialties {
+		doc.Specialties = append(doc.Specialties, certgen.Specialty{Name: sp.Name, ValidUntil: sp.ValidUntil})
+	}
+	return doc
+}
+
+func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *registration.Registration, certNo string, version int) (registry.Certificate, error) {
+	now := s.cfg.Clock()
+	lid := registration.LicenceID{TypeCode: s.cfg.Authority.LicenceType, IssuerCode: s.cfg.Authority.Code, Serial: certNo, Version: version}
+	if err := lid.Validate(); err != nil {
+		return registry.Certificate{}, fmt.Errorf("licence id for %s: %w: %w", certNo, err, ErrPermanent)
+	}
+	doc := s.document(a, reg, lid.String(), registration.Today(now))
+	meta := map[string]string{signing.MetaCertificateNo: lid.String(), signing.MetaKind: "original"}
+	files, err := s.renderAndSign(ctx, doc, now, meta)
+	if err != nil {
+		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
+	}
+	prefix := fmt.Sprintf("certificates/%s/v%03d/", certNo, version)
+	keys, err := s.putAll(ctx, prefix, files)
+	if err != nil {
+		return registry.Certificate{}, err
+	}
+	c := registry.Certificate{
+		CertificateNo: certNo, Version: version, LicenceID: lid.String(), RegistrationNo: reg.Number, CaseID: a.CaseID,
+		IDNumber: a.Person.IDNumber, Status: registration.CertValid,
+		OFDKey: keys["ofd"].Key, OFDSHA256: keys["ofd"].SHA256, PDFKey: keys["pdf"].Key, PDFSHA256: keys["pdf"].SHA256,
+		SignerSerial: s.signerSN, IssuedAt: now.UTC(),
+	}
+	if a.BusinessType.NeedsPublicNotice() {
+		c.DownloadableFrom = a.NoticeEnd.AddDays(1)
+	}
+	if err := s.reg.RecordCertificate(ctx, c); err != nil {
+		s.removeAll(keys)
+		return registry.Certificate{}, err
+	}
+	return c, nil
+}
+
+// signedFile is one signed document ready to store.
+type signedFile struct {
+	format string // "ofd" or "pdf"
+	data   []byte
+}
+
+// renderAndSign renders doc to OFD and PDF and signs both with metadata.
+func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, now time.Time, meta map[string]string) ([]signedFile, error) {
+	pdf, err := s.rnd.PDF(ctx, doc)
+	if err != nil {
+		return nil, fmt.Errorf("render pdf: %w: %w", err, ErrPermanent)
+	}
+	r := s.rnd.SealRectPDF()
+	signedPDF, err := pdfsig.Sign(ctx, pdf, s.sig, pdfsig.Options{
+		Rect:       [4]float64{r.X, r.Y, r.X + r.W, r.Y + r.H},
+		Reason:     "电子注册证书签发",
+		Location:   s.cfg.Authority.Location,
+		Name:       s.cfg.Authority.Name,
+		Time:       now,
+		Appearance: s.appearance,
+		Metadata:   meta,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign pdf: %w", err)
+	}
+	ofd, err := s.rnd.OFD(ctx, doc)
+	if err != nil {
+		return nil, fmt.Errorf("render ofd: %w: %w", err, ErrPermanent)
+	}
+	b := s.rnd.SealRect()
+	signedOFD, err := ofdsig.Sign(ctx, ofd, s.sig, s.sealDER, ofdsig.Options{
+		Time:     now,
+		Boundary: [4]float64{b.X, b.Y, b.W, b.H},
+		Metadata: meta,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign ofd: %w", err)
+	}
+	return []signedFile{{"ofd", signedOFD}, {"pdf", signedPDF}}, nil
+}
+
+var contentTypes = map[string]string{"ofd": "application/ofd", "pdf": "application/pdf"}
+
+// putAll stores files under prefix + a digest-derived name, so that
+// concurrent attempts never overwrite each other's objects.
+func (s *Service) putAll(ctx context.Context, prefix string, files []signedFile) (map[string]objectstore.Info, error) {
+	out := make(map[string]objectstore.Info, len(files))
+	for _, f := range files {
+		sum := sha256.Sum256(f.data)
+		digest := hex.EncodeToString(sum[:])
+		key := prefix + digest[:16] + "." + f.format
+		info, err := s.store.Put(ctx, key, bytes.NewReader(f.data), int64(len(f.data)),
+			objectstore.PutOptions{ContentType: contentTypes[f.format], SHA256: digest})
+		if err != nil {
+			s.removeAll(out)
+			return nil, fmt.Errorf("store %s: %w", key, err)
+		}
+		out[f.format] = info
+	}
+	return out, nil
+}
+
+// removeAll deletes objects this attempt wrote but will not record (best effort, detached from a cancelled ctx).
+func (s *Service) removeAll(objs map[string]objectstore.Info) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, o := range objs {
+		if err := s.store.Delete(ctx, o.Key); err != nil {
+			s.log.Warn("could not remove unrecorded object", "key", o.Key, "err", err)
+		}
+	}
+}

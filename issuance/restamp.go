@@ -1,0 +1,326 @@
+package issuance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ecert/ecert/certgen"
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/signing"
+	"github.com/ecert/ecert/storage/cache"
+	"github.com/ecert/ecert/storage/objectstore"
+	"github.com/ecert/ecert/storage/registry"
+)
+
+// RestampRequest is one press of 加注 by an applicant.
+type RestampRequest struct {
+	// Holder is the applicant's ID number, from the portal's signed statement.
+	Holder string
+	// CertificateNo names the certificate (the licence serial).
+	CertificateNo string
+	// Format is "ofd" or "pdf".
+	Format string
+	// Purpose (用途) is optional free text printed on a new copy (at most 40 characters).
+	Purpose string
+	// Actor is recorded as the copy's creator ("holder" when empty).
+	Actor string
+}
+
+// Copy is a usage copy returned by Restamp.
+type Copy struct {
+	registry.UsageCopy
+	// Source says where it came from: "cache", "registry" or "created".
+	Source string
+}
+
+// Refusal is a domain reason a re-stamp is refused; Code is stable.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
+
+// Refusal codes of Restamp.
+const (
+	RefuseCertificateSuperseded = "certificate_superseded"
+	RefuseCertificateInvalid    = "certificate_invalid"
+	RefuseRegistrationCancelled = "registration_cancelled"
+	RefuseRegistrationExpired   = "registration_expired"
+	RefuseNoticeNotEnded        = "notice_not_ended"
+)
+
+// ErrNotFound is returned for a certificate that does not exist or does not
+// belong to the requesting holder: the two are indistinguishable on purpose.
+var ErrNotFound = errors.New("issuance: no such certificate for this holder")
+
+// ErrBadRequest wraps malformed re-stamp requests.
+var ErrBadRequest = errors.New("issuance: bad request")
+
+// cachedCopy is the cache value under restamp:{certNo}:{format}.
+type cachedCopy struct {
+	CopyID     string    `json:"copy_id"`
+	Version    int       `json:"version"`
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidUntil time.Time `json:"valid_until"`
+	Purpose    string    `json:"purpose,omitempty"`
+	ObjectKey  string    `json:"object_key"`
+	SHA256     string    `json:"sha256"`
+	CreatedBy  string    `json:"created_by"`
+}
+
+func (s *Service) cacheKey(certNo, format string) string {
+	return "restamp:" + certNo + ":" + format
+}
+
+// Restamp returns a usage copy of the holder's current certificate, valid from
+// now for CopyValidity (never past the registration's effective valid-until).
+// While a copy is valid the same copy is returned without re-signing: from
+// the cache, or from the registry when the cache misses or is down.
+// Concurrent presses for the same certificate and format create exactly one copy.
+func (s *Service) Restamp(ctx context.Context, req RestampRequest) (Copy, error) {
+	c, err := s.restamp(ctx, req)
+	var ref *Refusal
+	switch {
+	case err == nil:
+		s.m.restamps.WithLabelValues(c.Source).Inc()
+	case errors.As(err, &ref):
+		s.m.restamps.WithLabelValues("refused").Inc()
+	default:
+		s.m.restamps.WithLabelValues("failed").Inc()
+	}
+	return c, err
+}
+
+func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error) {
+	if req.Format != "ofd" && req.Format != "pdf" {
+		return Copy{}, fmt.Errorf("%w: format %q, want ofd or pdf", ErrBadRequest, req.Format)
+	}
+	if utf8.RuneCountInString(req.Purpose) > 40 || !utf8.ValidString(req.Purpose) {
+		return Copy{}, fmt.Errorf("%w: purpose longer than 40 characters", ErrBadRequest)
+	}
+	cert, err := s.reg.CurrentCertificate(ctx, req.CertificateNo)
+	if errors.Is(err, registry.ErrNotFound) || (err == nil && cert.IDNumber != req.Holder) {
+		return Copy{}, ErrNotFound
+	}
+	if err != nil {
+		return Copy{}, err
+	}
+	now := s.cfg.Clock()
+	reg, err := s.reg.Registration(ctx, cert.RegistrationNo)
+	if err != nil {
+		return Copy{}, err
+	}
+	effective := registration.EffectiveValidUntil(reg, s.cfg.Policy.Extensions)
+	if err := s.usable(cert, reg, effective, registration.Today(now)); err != nil {
+		return Copy{}, err
+	}
+	if c, ok := s.fromCache(ctx, cert, req.Format, now); ok {
+		return c, nil
+	}
+	// One press per certificate and format at a time in this process.
+	key := cert.CertificateNo + ":" + req.Format
+	v, err, _ := s.flights.Do(key, func() (any, error) { return s.restampSlow(ctx, req, cert, effective) })
+	if err != nil {
+		return Copy{}, err
+	}
+	return v.(Copy), nil
+}
+
+// usable refuses re-stamps of certificates or registrations that are no longer in force.
+func (s *Service) usable(cert registry.Certificate, reg registration.Registration, effective, today registration.Date) error {
+	switch {
+	case reg.Status == registration.RegistrationCancelled:
+		return &Refusal{RefuseRegistrationCancelled, fmt.Sprintf("注册已注销（%s），不能加注", reg.CancelReason)}
+	case today.After(effective):
+		return &Refusal{RefuseRegistrationExpired, fmt.Sprintf("注册有效期至 %s，已届满，不能加注；请办理重新注册", effective)}
+	case cert.Status == registration.CertLapsed:
+		return &Refusal{RefuseCertificateSuperseded, "该证书已被新版本取代，请使用最新版本加注"}
+	case cert.Status != registration.CertValid:
+		return &Refusal{RefuseCertificateInvalid, fmt.Sprintf("证书状态为“%s”，不能加注", cert.Status.Chinese())}
+	case !cert.DownloadableFrom.IsZero() && today.Before(cert.DownloadableFrom):
+		return &Refusal{RefuseNoticeNotEnded, fmt.Sprintf("公示期未结束，%s 起可下载和加注电子证书", cert.DownloadableFrom)}
+	}
+	return nil
+}
+
+func (s *Service) fromCache(ctx context.Context, cert registry.Certificate, format string, now time.Time) (Copy, bool) {
+	b, err := s.cache.Get(ctx, s.cacheKey(cert.CertificateNo, format))
+	if err != nil {
+		if errors.Is(err, cache.ErrUnavailable) {
+			s.m.cacheDown.Inc()
+		}
+		return Copy{}, false
+	}
+	var cc cachedCopy
+	if json.Unmarshal(b, &cc) != nil || cc.Version != cert.Version || !now.Before(cc.ValidUntil) || now.Before(cc.ValidFrom) {
+		return Copy{}, false
+	}
+	return Copy{Source: "cache", UsageCopy: registry.UsageCopy{
+		CopyID: cc.CopyID, CertificateNo: cert.CertificateNo, Version: cc.Version, Format: format,
+		ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil, Purpose: cc.Purpose, CreatedBy: cc.CreatedBy,
+		ObjectKey: cc.ObjectKey, SHA256: cc.SHA256,
+	}}, true
+}
+
+func (s *Service) remember(ctx context.Context, u registry.UsageCopy, now time.Time) {
+	ttl := u.ValidUntil.Sub(now)
+	if ttl <= 0 {
+		return
+	}
+	b, _ := json.Marshal(cachedCopy{CopyID: u.CopyID, Version: u.Version, ValidFrom: u.ValidFrom, ValidUntil: u.ValidUntil,
+		Purpose: u.Purpose, ObjectKey: u.ObjectKey, SHA256: u.SHA256, CreatedBy: u.CreatedBy})
+	if err := s.cache.Set(ctx, s.cacheKey(u.CertificateNo, u.Format), b, ttl); err != nil && errors.Is(err, cache.ErrUnavailable) {
+		s.m.cacheDown.Inc()
+	}
+}
+
+func (s *Service) restampSlow(ctx context.Context, req RestampRequest, cert registry.Certificate, effective registration.Date) (Copy, error) {
+	now := s.cfg.Clock()
+	if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, req.Format, now); err == nil {
+		s.remember(ctx, u, now)
+		return Copy{UsageCopy: u, Source: "registry"}, nil
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		return Copy{}, err
+	}
+	lockKey := "restamp-lock:" + cert.CertificateNo + ":" + req.Format
+	lock, err := cache.TryLock(ctx, s.cache, lockKey, s.cfg.LockTTL)
+	switch {
+	case err == nil:
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = lock.Release(rctx)
+		}()
+	case errors.Is(err, cache.ErrLocked):
+		return s.waitForCopy(ctx, cert, req.Format)
+	case errors.Is(err, cache.ErrUnavailable):
+		// No cross-process lock: the registry still admits only one valid copy.
+		s.m.cacheDown.Inc()
+	default:
+		return Copy{}, err
+	}
+	// Another process may have finished between our check and the lock.
+	now = s.cfg.Clock()
+	if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, req.Format, now); err == nil {
+		s.remember(ctx, u, now)
+		return Copy{UsageCopy: u, Source: "registry"}, nil
+	}
+	return s.createCopy(ctx, req, cert, effective, now)
+}
+
+// waitForCopy polls for the copy that the lock holder is making.
+func (s *Service) waitForCopy(ctx context.Context, cert registry.Certificate, format string) (Copy, error) {
+	deadline := time.NewTimer(s.cfg.WaitForCopy)
+	defer deadline.Stop()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return Copy{}, ctx.Err()
+		case <-deadline.C:
+			return Copy{}, fmt.Errorf("issuance: re-stamp of %s is taking too long in another process; try again", cert.CertificateNo)
+		case <-tick.C:
+		}
+		now := s.cfg.Clock()
+		if c, ok := s.fromCache(ctx, cert, format, now); ok {
+			return c, nil
+		}
+		if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, format, now); err == nil {
+			return Copy{UsageCopy: u, Source: "registry"}, nil
+		}
+	}
+}
+
+// copyWindow returns the validity of a copy made at now: now + validity,
+// cut at the end (China time) of the registration's effective valid-until.
+func copyWindow(now time.Time, validity time.Duration, effective registration.Date) (from, until time.Time) {
+	until = now.Add(validity)
+	if end := effective.AddDays(1).Time(registration.ChinaTZ); end.Before(until) {
+		until = end
+	}
+	return now, until
+}
+
+func (s *Service) createCopy(ctx context.Context, req RestampRequest, cert registry.Certificate, effective registration.Date, now time.Time) (Copy, error) {
+	a, err := s.reg.CaseApproval(ctx, cert.CaseID)
+	if err != nil {
+		return Copy{}, err
+	}
+	reg, err := s.reg.Registration(ctx, cert.RegistrationNo)
+	if err != nil {
+		return Copy{}, err
+	}
+	var rb [10]byte
+	if _, err := io.ReadFull(rand.Reader, rb[:]); err != nil {
+		return Copy{}, err
+	}
+	copyID := "C" + hex.EncodeToString(rb[:])
+	from, until := copyWindow(now, s.cfg.CopyValidity, effective)
+	lastDay := registration.Today(until.Add(-time.Nanosecond))
+	doc := s.document(&a, &reg, cert.LicenceID, registration.Today(cert.IssuedAt))
+	doc.Copy = &certgen.UsageCopy{Serial: copyID, ValidFrom: registration.Today(from), ValidUntil: lastDay, Purpose: req.Purpose}
+	meta := map[string]string{
+		signing.MetaCertificateNo:       cert.LicenceID,
+		signing.MetaKind:                "usage-copy",
+		signing.MetaCopyID:              copyID,
+		signing.MetaParentCertificateNo: cert.LicenceID,
+		signing.MetaUsageValidFrom:      registration.Today(from).String(),
+		signing.MetaUsageValidUntil:     lastDay.String(),
+	}
+	files, err := s.renderAndSign(ctx, doc, now, meta)
+	if err != nil {
+		return Copy{}, fmt.Errorf("copy of %s: %w", cert.CertificateNo, err)
+	}
+	var f signedFile
+	for _, x := range files {
+		if x.format == req.Format {
+			f = x
+		}
+	}
+	objs, err := s.putAll(ctx, fmt.Sprintf("copies/%s/%s-", cert.CertificateNo, copyID), []signedFile{f})
+	if err != nil {
+		return Copy{}, err
+	}
+	actor := req.Actor
+	if actor == "" {
+		actor = "holder"
+	}
+	u := registry.UsageCopy{CopyID: copyID, CertificateNo: cert.CertificateNo, Version: cert.Version, Format: req.Format,
+		ValidFrom: from.UTC(), ValidUntil: until.UTC(), Purpose: req.Purpose, CreatedBy: actor,
+		ObjectKey: objs[req.Format].Key, SHA256: objs[req.Format].SHA256}
+	got, recorded, err := s.reg.RecordCopyUnlessValid(ctx, u)
+	if err != nil {
+		s.removeAll(objs)
+		return Copy{}, err
+	}
+	if !recorded {
+		s.removeAll(objs)
+		s.remember(ctx, got, now)
+		return Copy{UsageCopy: got, Source: "registry"}, nil
+	}
+	s.remember(ctx, got, now)
+	s.log.Info("usage copy created", "certificate", cert.CertificateNo, "copy", copyID, "format", req.Format, "valid_until", until.Format(time.RFC3339))
+	return Copy{UsageCopy: got, Source: "created"}, nil
+}
+
+// Open streams a stored certificate or copy file, verifying its digest as it is read.
+func (s *Service) Open(ctx context.Context, key, wantSHA256 string) (io.ReadCloser, objectstore.Info, error) {
+	rc, info, err := s.store.Get(ctx, key)
+	if err != nil {
+		return nil, info, err
+	}
+	if wantSHA256 != "" && info.SHA256 != wantSHA256 {
+		rc.Close()
+		return nil, info, fmt.Errorf("%s: stored digest %s differs from the registry's %s: %w", key, info.SHA256, wantSHA256, objectstore.ErrCorrupt)
+	}
+	return rc, info, nil
+}

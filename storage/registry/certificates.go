@@ -1,0 +1,271 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ecert/ecert/registration"
+)
+
+// Certificate is one issued version of a registration's electronic certificate.
+type Certificate struct {
+	CertificateNo     string // stable per registration (the licence serial)
+	Version           int
+	LicenceID         string // GB/T 36904 identifier of this version
+	RegistrationNo    string
+	CaseID            string
+	IDNumber          string // holder; filled by lookups that join the registration
+	Status            registration.CertStatus
+	DownloadableFrom  registration.Date // zero: at once; else after the public notice
+	OFDKey, OFDSHA256 string
+	PDFKey, PDFSHA256 string
+	SignerSerial      string
+	IssuedAt          time.Time
+	StatusReason      string
+}
+
+// ErrConflict means a concurrent writer recorded the same thing first.
+var ErrConflict = errors.New("registry: conflict")
+
+const certColumns = `c.certificate_no, c.version, c.licence_id, c.registration_number, c.case_id, r.id_number, c.status,
+	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason`
+
+func scanCertificate(row interface{ Scan(...any) error }) (Certificate, error) {
+	var c Certificate
+	var status string
+	err := row.Scan(&c.CertificateNo, &c.Version, &c.LicenceID, &c.RegistrationNo, &c.CaseID, &c.IDNumber, &status,
+		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason)
+	c.Status = registration.CertStatus(status)
+	c.IssuedAt = c.IssuedAt.UTC()
+	return c, err
+}
+
+func (r *Registry) oneCertificate(ctx context.Context, where string, args ...any) (Certificate, error) {
+	c, err := scanCertificate(r.db.QueryRowContext(ctx, r.q(`SELECT `+certColumns+`
+		FROM certificates c JOIN registrations r ON r.number = c.registration_number WHERE `+where), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("registry: certificate: %w", err)
+	}
+	return c, nil
+}
+
+// CertificateByCase returns the certificate issued for a case.
+func (r *Registry) CertificateByCase(ctx context.Context, caseID string) (Certificate, error) {
+	return r.oneCertificate(ctx, `c.case_id = ?`, caseID)
+}
+
+// CurrentCertificate returns the newest version of a certificate number.
+func (r *Registry) CurrentCertificate(ctx context.Context, certNo string) (Certificate, error) {
+	return r.oneCertificate(ctx, `c.certificate_no = ? ORDER BY c.version DESC LIMIT 1`, certNo)
+}
+
+// CertificateVersion returns one version of a certificate.
+func (r *Registry) CertificateVersion(ctx context.Context, certNo string, version int) (Certificate, error) {
+	return r.oneCertificate(ctx, `c.certificate_no = ? AND c.version = ?`, certNo, version)
+}
+
+// CertificateByLicenceID returns the certificate version with a licence identifier.
+func (r *Registry) CertificateByLicenceID(ctx context.Context, licenceID string) (Certificate, error) {
+	return r.oneCertificate(ctx, `c.licence_id = ?`, licenceID)
+}
+
+// LatestVersion returns the highest version issued for certNo (0 when none).
+func (r *Registry) LatestVersion(ctx context.Context, certNo string) (int, error) {
+	var v sql.NullInt64
+	err := r.db.QueryRowContext(ctx, r.q(`SELECT MAX(version) FROM certificates WHERE certificate_no = ?`), certNo).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("registry: latest version of %s: %w", certNo, err)
+	}
+	return int(v.Int64), nil
+}
+
+// CertificatesOf lists the current certificates of a holder, newest first.
+func (r *Registry) CertificatesOf(ctx context.Context, idNumber string) ([]Certificate, error) {
+	rows, err := r.db.QueryContext(ctx, r.q(`SELECT `+certColumns+`
+		FROM certificates c JOIN registrations r ON r.number = c.registration_number
+		WHERE r.id_number = ? ORDER BY c.issued_at DESC, c.version DESC`), idNumber)
+	if err != nil {
+		return nil, fmt.Errorf("registry: certificates: %w", err)
+	}
+	defer rows.Close()
+	var out []Certificate
+	for rows.Next() {
+		c, err := scanCertificate(rows)
+		if err != nil {
+			return nil, fmt.Errorf("registry: certificates: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RecordCertificate records a newly issued version and, in the same
+// transaction, marks every older valid version of the same certificate number
+// as lapsed (05 失效, superseded). The objects must already be stored: a row
+// never points at missing files. A second certificate for the same case, or
+// the same version twice, fails with ErrConflict and changes nothing.
+func (r *Registry) RecordCertificate(ctx context.Context, c Certificate) error {
+	err := r.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, r.q(`INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`),
+			c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
+			c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC())
+		if err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
+			}
+			return err
+		}
+		now := r.now().UTC()
+		if _, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
+			WHERE certificate_no = ? AND version < ? AND status = ?`),
+			string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
+			c.CertificateNo, c.Version, string(registration.CertValid)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
+			now, "issuer", "certificate.issued", c.CaseID, fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("registry: record certificate: %w", err)
+	}
+	return err
+}
+
+// SetCertificatesStatus changes the status of every still-valid certificate
+// of a registration (cancellation: 04 注销; revocation: 07 吊销) and reports how many changed.
+func (r *Registry) SetCertificatesStatus(ctx context.Context, regNo string, status registration.CertStatus, reason, actor string) (int, error) {
+	var n int64
+	err := r.tx(ctx, func(tx *sql.Tx) error {
+		now := r.now().UTC()
+		res, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
+			WHERE registration_number = ? AND status = ?`), string(status), now, reason, regNo, string(registration.CertValid))
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
+			now, actor, "certificate.status", regNo, string(status)+" "+reason)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("registry: set certificate status of %s: %w", regNo, err)
+	}
+	return int(n), nil
+}
+
+// UsageCopy is one re-stamped usage copy (加注件) of a certificate version.
+type UsageCopy struct {
+	CopyID        string
+	CertificateNo string
+	Version       int
+	Format        string // "ofd" or "pdf"
+	ValidFrom     time.Time
+	ValidUntil    time.Time // exclusive instant: the copy is usable before it
+	Purpose       string
+	CreatedBy     string
+	ObjectKey     string
+	SHA256        string
+	CreatedAt     time.Time
+}
+
+const copyColumns = `copy_id, certificate_no, version, format, valid_from, valid_until, purpose, created_by, object_key, digest, created_at`
+
+func scanCopy(row interface{ Scan(...any) error }) (UsageCopy, error) {
+	var u UsageCopy
+	err := row.Scan(&u.CopyID, &u.CertificateNo, &u.Version, &u.Format, &u.ValidFrom, &u.ValidUntil, &u.Purpose, &u.CreatedBy, &u.ObjectKey, &u.SHA256, &u.CreatedAt)
+	u.ValidFrom, u.ValidUntil, u.CreatedAt = u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.CreatedAt.UTC()
+	return u, err
+}
+
+// ValidCopy returns the usage copy of a certificate version and format that is
+// valid at now (the latest one if several), or ErrNotFound.
+func (r *Registry) ValidCopy(ctx context.Context, certNo string, version int, format string, now time.Time) (UsageCopy, error) {
+	return r.validCopy(ctx, r.db, certNo, version, format, now)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (r *Registry) validCopy(ctx context.Context, q queryer, certNo string, version int, format string, now time.Time) (UsageCopy, error) {
+	u, err := scanCopy(q.QueryRowContext(ctx, r.q(`SELECT `+copyColumns+` FROM usage_copies
+		WHERE certificate_no = ? AND version = ? AND format = ? AND valid_from <= ? AND valid_until > ?
+		ORDER BY valid_until DESC LIMIT 1`), certNo, version, format, now.UTC(), now.UTC()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("registry: valid copy of %s: %w", certNo, err)
+	}
+	return u, nil
+}
+
+// UsageCopyByID returns a usage copy by its id.
+func (r *Registry) UsageCopyByID(ctx context.Context, copyID string) (UsageCopy, error) {
+	u, err := scanCopy(r.db.QueryRowContext(ctx, r.q(`SELECT `+copyColumns+` FROM usage_copies WHERE copy_id = ?`), copyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	return u, err
+}
+
+// RecordCopyUnlessValid records u unless a copy of the same certificate
+// version and format is already valid at u.ValidFrom; then it records nothing
+// and returns the existing copy with recorded=false. Writers are serialised
+// per certificate (PostgreSQL: a row lock on the certificate; SQLite: the
+// single writer), so there are never two valid copies for the same moment
+// even when the cache that normally single-flights re-stamps is down.
+func (r *Registry) RecordCopyUnlessValid(ctx context.Context, u UsageCopy) (got UsageCopy, recorded bool, err error) {
+	err = r.tx(ctx, func(tx *sql.Tx) error {
+		lock := `SELECT version FROM certificates WHERE certificate_no = ? AND version = ?`
+		if r.dialect == Postgres {
+			lock += ` FOR UPDATE`
+		} // SQLite transactions begin IMMEDIATE (see openSQLite): they hold the write lock already.
+		var v int
+		if err := tx.QueryRowContext(ctx, r.q(lock), u.CertificateNo, u.Version).Scan(&v); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("certificate %s v%d: %w", u.CertificateNo, u.Version, ErrNotFound)
+			}
+			return err
+		}
+		existing, err := r.validCopy(ctx, tx, u.CertificateNo, u.Version, u.Format, u.ValidFrom)
+		if err == nil {
+			got = existing
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO usage_copies (`+copyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			u.CopyID, u.CertificateNo, u.Version, u.Format, u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.Purpose, u.CreatedBy, u.ObjectKey, u.SHA256, r.now().UTC())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
+			r.now().UTC(), u.CreatedBy, "copy.created", u.CertificateNo, fmt.Sprintf("%s %s until %s", u.CopyID, u.Format, u.ValidUntil.Format(time.RFC3339)))
+		got, recorded = u, true
+		return err
+	})
+	if err != nil {
+		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy: %w", err)
+	}
+	return got, recorded, nil
+}
+
+// CountCopies returns how many usage copies exist for a certificate number.
+func (r *Registry) CountCopies(ctx context.Context, certNo string) (int, error) {
+	var n int
+	err := r.db.QueryRowContext(ctx, r.q(`SELECT COUNT(*) FROM usage_copies WHERE certificate_no = ?`), certNo).Scan(&n)
+	return n, err
+}
