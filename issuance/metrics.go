@@ -57,7 +57,9 @@ func (m *Metrics) observeIssue(o Outcome, err error, d time.Duration) {
 func (m *Metrics) CacheUnavailable() float64 { return counterValue(m.cacheDown) }
 
 // Restamps returns the count of re-stamps with a result.
-func (m *Metrics) Restamps(result string) float64 { return counterValue(m.restamps.WithLabelValues(result)) }
+func (m *Metrics) Restamps(result string) float64 {
+	return counterValue(m.restamps.WithLabelValues(result))
+}
 
 func counterValue(c prometheus.Counter) float64 {
 	var pb dto.Metric
