@@ -15,6 +15,7 @@ declare -A need=(
   [openssl]=openssl
   [chromium]=chromium
   [node]=nodejs
+  [npm]=npm
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -41,3 +42,13 @@ if [ ! -x "$BIN_DIR/minio-$MINIO_VERSION" ]; then
   rm -rf "$tmp"
 fi
 ln -sf "$BIN_DIR/minio-$MINIO_VERSION" "$BIN_DIR/minio"
+
+# ofd.js (npm, Apache-2.0): the independent OFD reader the certgen tests open
+# our OFD files with, in headless Chromium. Pinned; cached outside the repo.
+OFDJS_VERSION=0.2.6
+NPM_DIR=${ECERT_NPM_CACHE:-$HOME/.cache/ecert/npm}
+if [ ! -f "$NPM_DIR/node_modules/ofd.js/package.json" ] || ! grep -q "\"version\": \"$OFDJS_VERSION\"" "$NPM_DIR/node_modules/ofd.js/package.json"; then
+  echo "deps: installing ofd.js@$OFDJS_VERSION into $NPM_DIR" >&2
+  mkdir -p "$NPM_DIR"
+  npm install --silent --no-audit --no-fund --ignore-scripts --prefix "$NPM_DIR" "ofd.js@$OFDJS_VERSION" >/dev/null
+fi
