@@ -194,6 +194,16 @@ func StartMinIO(t testing.TB, bin string) *MinIO {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("health: %s", resp.Status)
 			}
+			// The health check can pass before the S3 layer is up; an
+			// anonymous ListBuckets answers 503 until it is (then 403).
+			resp, err = client.Get("http://" + m.Endpoint + "/")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				return fmt.Errorf("S3 API: %s", resp.Status)
+			}
 			return nil
 		},
 	}
