@@ -68,3 +68,21 @@ func BenchmarkPDF(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "bytes/doc")
 }
+
+func BenchmarkOFD(b *testing.B) {
+	r := defaultRenderer(b)
+	c := loadRecord(b, "zhang.json")
+	ctx := context.Background()
+	if _, err := r.OFD(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	var n int
+	for b.Loop() {
+		out, err := r.OFD(ctx, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(out)
+	}
+	b.ReportMetric(float64(n), "bytes/doc")
+}

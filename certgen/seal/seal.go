@@ -106,8 +106,19 @@ func Generate(cfg Config, fs []*fonts.Font) ([]byte, error) {
 		}
 	}
 
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	ras.Draw(img, img.Bounds(), image.NewUniform(col), image.Point{})
+	mask := image.NewAlpha(image.Rect(0, 0, size, size))
+	ras.Draw(mask, mask.Bounds(), image.Opaque, image.Point{})
+	// 16 alpha levels of the ink colour: a paletted PNG with tRNS, a fraction
+	// of the size of an RGBA one, still smooth at the edges.
+	const levels = 15
+	pal := color.Palette{color.NRGBA{}}
+	for l := 1; l <= levels; l++ {
+		pal = append(pal, color.NRGBA{col.R, col.G, col.B, uint8(255 * l / levels)})
+	}
+	img := image.NewPaletted(mask.Bounds(), pal)
+	for i, a := range mask.Pix {
+		img.Pix[i] = uint8((int(a)*levels + 127) / 255)
+	}
 	var b bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(&b, img); err != nil {
