@@ -105,7 +105,7 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 		}
 		c, err := s.issueVersion(ctx, &a, &reg, certNo, version+1)
 		if err == nil {
-			s.log.Info("certificate issued", "case", caseID, "licence", c.LicenceID, "holder", registration.MaskID(a.Person.IDNumber))
+			s.log.Debug("certificate issued", "case", caseID, "licence", c.LicenceID, "holder", registration.MaskID(a.Person.IDNumber))
 			return Result{Outcome: Issued, Certificate: c}, nil
 		}
 		if !errors.Is(err, registry.ErrConflict) {

@@ -308,7 +308,7 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, cert regis
 		return Copy{UsageCopy: got, Source: "registry"}, nil
 	}
 	s.remember(ctx, got, now)
-	s.log.Info("usage copy created", "certificate", cert.CertificateNo, "copy", copyID, "format", req.Format, "valid_until", until.Format(time.RFC3339))
+	s.log.Debug("usage copy created", "certificate", cert.CertificateNo, "copy", copyID, "format", req.Format, "valid_until", until.Format(time.RFC3339))
 	return Copy{UsageCopy: got, Source: "created"}, nil
 }
 

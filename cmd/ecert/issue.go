@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/ecert/ecert/intake"
+	"github.com/ecert/ecert/issuance"
+)
+
+// issueSummary is the final report of a batch.
+type issueSummary struct {
+	Cases, Issued, Skipped, Invalidated int
+	Failed                              map[string]string // case id → reason
+	Rejected                            int               // bad input lines
+	Elapsed                             time.Duration
+	Interrupted                         bool
+}
+
+func init() {
+	var from string
+	var workers int
+	var enqueue, quiet bool
+	cmd := &cobra.Command{
+		Use:   "issue --from FILE.ndjson",
+		Short: "Issue certificates for a batch of approvals (render, sign, store, record), resumable",
+		Long: `Records every approval of the file (idempotent by case id), then issues its
+certificate: OFD and PDF rendered, SM2-signed, stored, recorded. Cases that
+already have their certificate are skipped, so a re-run after Ctrl-C or a
+crash resumes where the batch stopped.
+
+With --enqueue the cases are only put on the shared queue (Redis) for
+` + "`ecert worker`" + ` processes.
+
+Exit status: 0 all issued or skipped; 3 some lines were rejected or cases
+failed (listed); 1 the batch could not run; 130 interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return errors.New("--from: required")
+			}
+			a, err := openApp(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			cases, rejected, err := intakeFile(cmd.Context(), a, from, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if enqueue {
+				if len(backends.RedisAddrs) == 0 {
+					return errors.New("--enqueue needs the shared queue: set --redis-addrs")
+				}
+				for _, c := range cases {
+					if err := a.queue.Enqueue(cmd.Context(), c, nil); err != nil {
+						return fmt.Errorf("enqueue %s: %w", c, err)
+					}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d cases (%d lines rejected)\n", len(cases), rejected)
+				return nil
+			}
+			s := issueBatch(cmd.Context(), a.svc, cases, workers, !quiet, cmd.ErrOrStderr())
+			s.Rejected = rejected
+			printIssueSummary(cmd.OutOrStdout(), s)
+			switch {
+			case s.Interrupted:
+				return &exitError{code: 130, err: errors.New("interrupted: run the same command again to resume")}
+			case len(s.Failed) > 0 || s.Rejected > 0:
+				return &exitError{code: exitRejected, err: fmt.Errorf("%d cases failed, %d lines rejected", len(s.Failed), s.Rejected)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "NDJSON file of approved registrations (schema in the README)")
+	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0)*2, "certificates issued at once")
+	cmd.Flags().BoolVar(&enqueue, "enqueue", false, "only record and enqueue the cases for `ecert worker` processes")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	rootCmd.AddCommand(cmd)
+}
+
+// intakeFile records the file's approvals and returns the case ids of every
+// good line (new or already recorded) in file order.
+func intakeFile(ctx context.Context, a *app, path string, stderr io.Writer) ([]string, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var cases []string
+	rejected := 0
+	var batch []intake.Approval
+	var lines []int
+	flush := func() {
+		for i, r := range a.reg.Intake(ctx, batch) {
+			if r.Err != nil {
+				rejected++
+				fmt.Fprintf(stderr, "line %d: %v\n", lines[i], r.Err)
+				continue
+			}
+			cases = append(cases, r.CaseID)
+		}
+		batch, lines = batch[:0], lines[:0]
+	}
+	sc := intake.NewScanner(f)
+	for sc.Scan() && ctx.Err() == nil {
+		l := sc.Line()
+		if l.Err != nil {
+			rejected++
+			if rejected <= maxShownRejects {
+				fmt.Fprintf(stderr, "line %d: %v\n", l.No, l.Err)
+			}
+			continue
+		}
+		batch = append(batch, l.Approval)
+		lines = append(lines, l.No)
+		if len(batch) == 500 {
+			flush()
+		}
+	}
+	flush()
+	if err := sc.Err(); err != nil {
+		return nil, rejected, err
+	}
+	return cases, rejected, ctx.Err()
+}
+
+// issueBatch issues cases with n workers. Ctrl-C stops taking new cases; the
+// ones under way finish, so nothing is left half-done.
+func issueBatch(ctx context.Context, svc *issuance.Service, cases []string, n int, progress bool, stderr io.Writer) issueSummary {
+	s := issueSummary{Cases: len(cases), Failed: map[string]string{}}
+	start := time.Now()
+	bar := progressbar.NewOptions(len(cases),
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetVisibility(progress),
+		progressbar.OptionSetDescription("issuing"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("cert"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	work := make(chan string)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	jobCtx := context.WithoutCancel(ctx) // a started certificate is finished even after Ctrl-C
+	for range max(n, 1) {
+		wg.Go(func() {
+			for c := range work {
+				res, err := issueWithRetry(jobCtx, svc, c)
+				mu.Lock()
+				switch {
+				case err != nil:
+					s.Failed[c] = err.Error()
+				case res.Outcome == issuance.AlreadyIssued:
+					s.Skipped++
+				case res.Outcome == issuance.Invalidated:
+					s.Invalidated++
+				default:
+					s.Issued++
+				}
+				mu.Unlock()
+				_ = bar.Add(1)
+			}
+		})
+	}
+feed:
+	for _, c := range cases {
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			s.Interrupted = true
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	_ = bar.Finish()
+	s.Elapsed = time.Since(start)
+	return s
+}
+
+// issueWithRetry retries transient failures (a store or database hiccup) a few times.
+func issueWithRetry(ctx context.Context, svc *issuance.Service, caseID string) (issuance.Result, error) {
+	var err error
+	for attempt := range 3 {
+		var res issuance.Result
+		if res, err = svc.Issue(ctx, caseID); err == nil || errors.Is(err, issuance.ErrPermanent) {
+			return res, err
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	return issuance.Result{}, err
+}
+
+func printIssueSummary(w io.Writer, s issueSummary) {
+	done := s.Issued + s.Skipped + s.Invalidated + len(s.Failed)
+	rate := 0.0
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		rate = float64(s.Issued) / secs
+	}
+	fmt.Fprintf(w, "%d cases: %d issued, %d skipped (already issued), %d invalidated (cancellations), %d failed, %d lines rejected — %s, %.1f certificates/s\n",
+		s.Cases, s.Issued, s.Skipped, s.Invalidated, len(s.Failed), s.Rejected, s.Elapsed.Round(time.Millisecond), rate)
+	if s.Interrupted {
+		fmt.Fprintf(w, "interrupted after %d of %d cases; run the same command again to resume\n", done, s.Cases)
+	}
+	ids := make([]string, 0, len(s.Failed))
+	for id := range s.Failed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(w, "  failed %s: %s\n", id, s.Failed[id])
+	}
+}
