@@ -40,7 +40,7 @@ func qrPNG(mods [][]bool, scale int) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("certgen: QR picture: %w", err)
 	}

@@ -12,12 +12,14 @@ package ofd
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -355,12 +357,24 @@ func (p *Package) Replace(name string, data []byte) error {
 	return fmt.Errorf("ofd: no file %s to replace", name)
 }
 
-// WriteTo writes the container as a zip (every entry deflated).
+// WriteTo writes the container as a zip (XML and fonts deflated, PNG stored).
 func (p *Package) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	zw := zip.NewWriter(cw)
+	// One deflater for all entries (zip writes them one after the other),
+	// pooled across documents: allocating one costs more than compressing.
+	fl := flatePool.Get().(*flate.Writer)
+	defer flatePool.Put(fl)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		fl.Reset(w)
+		return fl, nil
+	})
 	for _, f := range p.files {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: p.modified})
+		method := zip.Deflate
+		if strings.HasSuffix(f.Name, ".png") {
+			method = zip.Store // already deflated
+		}
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: method, Modified: p.modified})
 		if err != nil {
 			return cw.n, fmt.Errorf("ofd: zip %s: %w", f.Name, err)
 		}
@@ -382,6 +396,11 @@ func (p *Package) Bytes() ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+var flatePool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
+	return w
+}}
 
 type countWriter struct {
 	w io.Writer
