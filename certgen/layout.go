@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/signintech/gopdf"
-
 	"github.com/ecert/ecert/certgen/fonts"
 	"github.com/ecert/ecert/certgen/seal"
 	"github.com/ecert/ecert/templates"
@@ -49,11 +47,8 @@ type sealEntry struct {
 }
 
 type fontEntry struct {
-	name    string
-	font    *fonts.Font
-	pdfOnce sync.Once
-	pdf     *gopdf.FontContainer
-	pdfErr  error
+	name string
+	font *fonts.Font
 }
 
 var fontCache sync.Map // name|len|crc -> *fontEntry (loaded)
@@ -73,19 +68,6 @@ func loadFont(fsys fs.FS, name string) (*fontEntry, error) {
 	}
 	e, _ := fontCache.LoadOrStore(key, &fontEntry{name: name, font: f})
 	return e.(*fontEntry), nil
-}
-
-// pdfFont returns the gopdf container of the font, parsed once per process.
-func (e *fontEntry) pdfFont() (*gopdf.FontContainer, error) {
-	e.pdfOnce.Do(func() {
-		c := &gopdf.FontContainer{}
-		if err := c.AddTTFFontData(e.name, e.font.Bytes()); err != nil {
-			e.pdfErr = fmt.Errorf("certgen: gopdf cannot read font %s: %w", e.name, err)
-			return
-		}
-		e.pdf = c
-	})
-	return e.pdf, e.pdfErr
 }
 
 // New returns a Renderer for tmpl.
