@@ -32,6 +32,7 @@ type backendConfig struct {
 	VerifyBaseURL                                              string
 	AuthorityName, AuthorityCode                               string
 	CopyValidity                                               time.Duration
+	QueueReclaimAfter                                          time.Duration
 }
 
 var backends backendConfig
@@ -51,6 +52,7 @@ func init() {
 	pf.StringVar(&backends.VerifyBaseURL, "verify-base-url", "https://ecert.example.gov.cn/verify", "public verification URL encoded in QR codes")
 	pf.StringVar(&backends.AuthorityName, "authority-name", issuance.DefaultAuthority.Name, "issuing authority (发证机关) printed on certificates")
 	pf.StringVar(&backends.AuthorityCode, "authority-code", issuance.DefaultAuthority.Code, "issuing authority's unified social credit code (issuer code of licence identifiers)")
+	pf.DurationVar(&backends.QueueReclaimAfter, "queue-reclaim-after", 30*time.Second, "how long a job held by a silent worker waits before another worker takes it over")
 	pf.DurationVar(&backends.CopyValidity, "copy-validity", 180*24*time.Hour, "usage validity of a re-stamped copy (使用有效期)")
 }
 
@@ -149,9 +151,10 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 
 func queueOptions(log *slog.Logger) queue.Options {
 	return queue.Options{
-		KeyPrefix: backends.RedisPrefix,
-		Logger:    log,
-		Permanent: func(err error) bool { return errors.Is(err, issuance.ErrPermanent) },
+		KeyPrefix:    backends.RedisPrefix,
+		ReclaimAfter: backends.QueueReclaimAfter,
+		Logger:       log,
+		Permanent:    func(err error) bool { return errors.Is(err, issuance.ErrPermanent) },
 	}
 }
 
