@@ -94,6 +94,10 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if reg.Status == registration.RegistrationCancelled {
+		return Result{}, fmt.Errorf("issue %s: registration %s was cancelled on %s (%s): %w",
+			caseID, reg.Number, reg.CancelledOn, reg.CancelReason, ErrPermanent)
+	}
 	certNo, err := CertificateNo(reg.Number)
 	if err != nil {
 		return Result{}, err

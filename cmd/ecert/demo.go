@@ -18,12 +18,15 @@ import (
 func init() {
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the main job on embedded defaults: import the shipped sample approvals and show rule verdicts",
-		Long: `Needs no servers: the registry is an SQLite file under --data-dir.
-Imports examples/approvals.ndjson (embedded in the binary; two of its lines
-are deliberately bad), then shows the eligibility verdicts of proposed cases
-around the rules' boundary days, and which registrations automatic
-cancellation would end today. Safe to run again: intake is idempotent.`,
+		Short: "Run the main job on embedded defaults: import approvals, check rules, issue, re-stamp and verify",
+		Long: `Needs no servers: SQLite registry, certificate files and a development CA
+under --data-dir, in-memory cache. Imports examples/approvals.ndjson
+(embedded in the binary; two of its lines are deliberately bad), shows the
+eligibility verdicts of proposed cases around the rules' boundary days and
+which registrations automatic cancellation would end today, issues a signed
+OFD and PDF certificate for every approval, presses 加注 for a usage copy
+(twice: the second press returns the same copy), verifies the files, and
+writes them to <data-dir>/demo for you to open. Safe to run again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -50,7 +53,11 @@ cancellation would end today. Safe to run again: intake is idempotent.`,
 			if err := demoVerdicts(cmd, reg, p); err != nil {
 				return err
 			}
-			return demoExpiry(cmd, reg, p)
+			if err := demoExpiry(cmd, reg, p); err != nil {
+				return err
+			}
+			reg.Close()
+			return demoIssue(cmd)
 		},
 	}
 	rootCmd.AddCommand(cmd)
