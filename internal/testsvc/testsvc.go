@@ -8,6 +8,7 @@ package testsvc
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -139,6 +140,146 @@ func (r *Redis) Freeze() { r.p.t.Helper(); r.p.signal(syscall.SIGSTOP) }
 
 // Thaw resumes a frozen server.
 func (r *Redis) Thaw() { r.p.t.Helper(); r.p.signal(syscall.SIGCONT) }
+
+// StartRedisCluster starts a Redis Cluster of n primaries (no replicas) on
+// free loopback ports, with the 16384 hash slots split between them, and
+// returns their addresses once the cluster reports state ok.
+func StartRedisCluster(t testing.TB, bin string, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range n {
+		dir := t.TempDir()
+		port := freePort(t)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		addrs[i] = addr
+		p := &proc{
+			t: t, name: "redis cluster node " + addr, log: filepath.Join(dir, "log"),
+			argv: []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "2000"},
+			ready: func() error { return redisPing(addr) },
+		}
+		p.start()
+		t.Cleanup(p.kill)
+	}
+	const slots = 16384
+	for i, addr := range addrs {
+		lo, hi := i*slots/n, (i+1)*slots/n-1
+		if _, err := redisCmd(addr, fmt.Sprintf("CLUSTER ADDSLOTSRANGE %d %d", lo, hi)); err != nil {
+			t.Fatalf("testsvc: cluster slots on %s: %v", addr, err)
+		}
+		if i > 0 {
+			host, port, _ := net.SplitHostPort(addr)
+			if _, err := redisCmd(addrs[0], "CLUSTER MEET "+host+" "+port); err != nil {
+				t.Fatalf("testsvc: cluster meet %s: %v", addr, err)
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, addr := range addrs {
+		for {
+			info, err := redisCmd(addr, "CLUSTER INFO")
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("testsvc: cluster not ok on %s: %q %v", addr, info, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return addrs
+}
+
+// StartRedisSentinel starts a primary redis-server and one Sentinel
+// monitoring it under masterName, and returns the Sentinel's address.
+func StartRedisSentinel(t testing.TB, bin, masterName string) (sentinelAddr string, primary *Redis) {
+	t.Helper()
+	primary = StartRedis(t, bin)
+	dir := t.TempDir()
+	port := freePort(t)
+	sentinelAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	host, mport, _ := net.SplitHostPort(primary.Addr())
+	conf := filepath.Join(dir, "sentinel.conf")
+	cfg := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s %s %s 1\nsentinel down-after-milliseconds %s 2000\n", port, dir, masterName, host, mport, masterName)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{
+		t: t, name: "redis sentinel " + sentinelAddr, log: filepath.Join(dir, "log"),
+		argv: []string{bin, conf, "--sentinel"},
+		ready: func() error {
+			reply, err := redisCmd(sentinelAddr, "SENTINEL GET-MASTER-ADDR-BY-NAME "+masterName)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(reply, mport) {
+				return fmt.Errorf("sentinel does not know the master yet: %q", reply)
+			}
+			return nil
+		},
+	}
+	p.start()
+	t.Cleanup(p.kill)
+	return sentinelAddr, primary
+}
+
+// redisCmd sends one inline command and returns the reply's text (status,
+// error as an error, integer, bulk string, or the bulk strings of an array
+// joined by spaces).
+func redisCmd(addr, cmd string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+		return "", err
+	}
+	return readReply(bufio.NewReader(c))
+}
+
+func readReply(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", fmt.Errorf("redis: %s", line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", err
+		}
+		parts := make([]string, 0, max(n, 0))
+		for range n {
+			s, err := readReply(r)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, " "), nil
+	}
+	return "", fmt.Errorf("unexpected reply %q", line)
+}
 
 func redisPing(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)

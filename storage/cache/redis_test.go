@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/internal/testsvc"
 )
@@ -228,4 +230,26 @@ func TestRedisFrozenFailsFastAndRecovers(t *testing.T) {
 
 	srv.Thaw()
 	waitRecovered(t, c)
+}
+
+// TestRedisClusterContract runs the contract against a private three-node
+// Redis Cluster, selected by giving several addresses.
+func TestRedisClusterContract(t *testing.T) {
+	addrs := testsvc.StartRedisCluster(t, testenv.RedisBinary(t), 3)
+	runContract(t, backend{new: func(t *testing.T) (Cache, func(time.Duration)) {
+		c := newTestRedis(t, RedisConfig{Addrs: addrs})
+		if _, ok := c.Client().(*redis.ClusterClient); !ok {
+			t.Fatalf("several Addrs gave a %T, want a cluster client", c.Client())
+		}
+		return c, time.Sleep
+	}})
+}
+
+// TestRedisSentinelContract runs the contract through a private Sentinel,
+// selected by MasterName.
+func TestRedisSentinelContract(t *testing.T) {
+	sentinel, _ := testsvc.StartRedisSentinel(t, testenv.RedisBinary(t), "ecert-primary")
+	runContract(t, backend{new: func(t *testing.T) (Cache, func(time.Duration)) {
+		return newTestRedis(t, RedisConfig{Addrs: []string{sentinel}, MasterName: "ecert-primary"}), time.Sleep
+	}})
 }
