@@ -19,7 +19,9 @@ import (
 
 // productionBackends connects to the test MinIO, Redis and PostgreSQL servers,
 // each test in its own bucket, key prefix and schema.
-func productionBackends(t *testing.T) backends {
+func productionBackends(t *testing.T) backends { return productionBackendsB(t) }
+
+func productionBackendsB(t testing.TB) backends {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("iss%d", time.Now().UnixNano())

@@ -1,0 +1,97 @@
+package issuance_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/sampledata"
+	"github.com/ecert/ecert/storage/objectstore"
+)
+
+// issueParallel issues b.N fresh approvals with `workers` goroutines and
+// reports certificates/s and stored objects/s (two files per certificate).
+func issueParallel(b *testing.B, e *env, workers int) {
+	ctx := context.Background()
+	as := sampledata.Generate(b.N, sampledata.Options{Seed: uint64(b.N), Base: registration.NewDate(2025, 6, 1), Prefix: fmt.Sprintf("B%d", b.N)})
+	for i := 0; i < len(as); i += 500 {
+		e.intake(b, as[i:min(i+500, len(as))])
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(as) {
+					return
+				}
+				if _, err := e.svc.Issue(ctx, as[i].CaseID); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	secs := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/secs, "certs/s")
+	b.ReportMetric(float64(2*b.N)/secs, "objects/s")
+}
+
+// BenchmarkIssueEmbedded: render + sign + store + record, both formats, on
+// the embedded defaults (filesystem objects, SQLite registry).
+func BenchmarkIssueEmbedded(b *testing.B) {
+	issueParallel(b, newEnv(b, backends{}), 8)
+}
+
+// BenchmarkIssueMinIO is the same against MinIO, Redis and PostgreSQL.
+func BenchmarkIssueMinIO(b *testing.B) {
+	issueParallel(b, newEnv(b, productionBackendsB(b)), 16)
+}
+
+// BenchmarkPutCeilingMinIO is the storage ceiling for BenchmarkIssueMinIO:
+// plain PUTs of certificate-sized objects (same bytes every time) to the
+// same MinIO with the same concurrency, no rendering or signing.
+func BenchmarkPutCeilingMinIO(b *testing.B) {
+	e := newEnv(b, productionBackendsB(b))
+	as := sampledata.Generate(1, sampledata.Options{Seed: 5, Base: registration.NewDate(2025, 6, 1)})
+	e.intake(b, as)
+	res, err := e.svc.Issue(context.Background(), as[0].CaseID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pdf := e.read(b, res.Certificate.PDFKey, res.Certificate.PDFSHA256)
+	putCeiling(b, e.store, pdf, 16)
+}
+
+func putCeiling(b *testing.B, s objectstore.Store, data []byte, workers int) {
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if _, err := s.Put(ctx, fmt.Sprintf("ceiling/%d.pdf", i), bytes.NewReader(data), int64(len(data)), objectstore.PutOptions{ContentType: "application/pdf"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+}
