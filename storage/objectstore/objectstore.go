@@ -86,7 +86,9 @@ type Info struct {
 	Size        int64
 	ContentType string
 	// SHA256 is the lowercase hex SHA-256 of the content, recorded at write time.
-	SHA256   string
+	SHA256 string
+	// Modified is when the object was written; MinIO does not return it
+	// from Put, so there it is set by Stat and Get only.
 	Modified time.Time
 	// VersionID is the backend's version of this object ("" if unversioned).
 	VersionID string
