@@ -5,9 +5,15 @@
 set -euo pipefail
 SVC_DIR=${ECERT_SVC_DIR:-/tmp/ecert-test-services}
 BIN_DIR=${ECERT_BIN_CACHE:-$HOME/.cache/ecert/bin}
-PG_PORT=${ECERT_TEST_PG_PORT:-55432}
-REDIS_PORT=${ECERT_TEST_REDIS_PORT:-56379}
-MINIO_PORT=${ECERT_TEST_MINIO_PORT:-59000}
+# free_port PREFERRED: the preferred port if nothing listens on it, else the next free one.
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+PG_PORT=${ECERT_TEST_PG_PORT:-$(free_port 55432)}
+REDIS_PORT=${ECERT_TEST_REDIS_PORT:-$(free_port 56379)}
+MINIO_PORT=${ECERT_TEST_MINIO_PORT:-$(free_port 59000)}
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
