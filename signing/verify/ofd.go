@@ -24,7 +24,8 @@ const MaxOFDSignatures = 8
 // stamp on an existing page); the signer's and seal maker's chains to a
 // trusted root; the signing time against the signer certificate; and
 // integrity: every reference digest, Signature.xml's digest in TBS_Sign, and
-// no file in the package that no signature covers.
+// no file in the package that no signature covers; for a usage copy, the
+// usage validity in the signed metadata and the one printed on the page.
 func OFD(data []byte, opts Options) *Report {
 	r := &Report{Format: FormatOFD}
 	all := []string{CheckSignature, CheckSeal, CheckChain, CheckSigningTime, CheckIntegrity}
@@ -63,13 +64,18 @@ func OFD(data []byte, opts Options) *Report {
 		return r.failAll(fmt.Errorf("%s lists %d signatures (want 1 to %d)", sigsName, len(sigs.Signatures), MaxOFDSignatures), all...)
 	}
 	pageIDs := map[string]bool{}
-	if docRoot, err := ofdsig.Resolve("OFD.xml", body.DocRoot); err == nil {
-		if b, err := pkg.XML(docRoot, ofdsig.Limits{}); err == nil {
-			var doc ofdsig.DocumentXML
-			if ofdsig.ParseXML(b, &doc) == nil {
+	var doc *ofdsig.DocumentXML
+	docRoot, docErr := ofdsig.Resolve("OFD.xml", body.DocRoot)
+	if docErr == nil {
+		var b []byte
+		if b, docErr = pkg.XML(docRoot, ofdsig.Limits{}); docErr == nil {
+			doc = new(ofdsig.DocumentXML)
+			if docErr = ofdsig.ParseXML(b, doc); docErr == nil {
 				for _, p := range doc.Pages {
 					pageIDs[p.ID] = true
 				}
+			} else {
+				doc = nil
 			}
 		}
 	}
@@ -218,7 +224,13 @@ func OFD(data []byte, opts Options) *Report {
 	if len(meta) > 0 {
 		r.Metadata = meta
 	}
-	r.checkUsage(meta, covered["OFD.xml"], opts)
+	if r.checkUsage(meta, covered["OFD.xml"], opts) {
+		if docErr != nil {
+			r.checkPrinted("", nil, fmt.Errorf("document root: %w", docErr))
+		} else {
+			r.checkPrinted(ofdPageText(pkg, docRoot, doc))
+		}
+	}
 	return r.finish()
 }
 

@@ -14,7 +14,8 @@ import (
 // the signed attributes, the chain to a trusted root, the signing time
 // against the signer certificate, integrity (messageDigest over the byte
 // range, and a byte range that covers the whole file) and, for a usage copy,
-// the usage validity dates in the signed metadata.
+// the usage validity dates in the signed metadata and the usage validity
+// printed on the page against them.
 func PDF(data []byte, opts Options) *Report {
 	r := &Report{Format: FormatPDF}
 	sig, err := pdfsig.Extract(data)
@@ -49,6 +50,14 @@ func PDF(data []byte, opts Options) *Report {
 	if len(sig.Metadata) > 0 {
 		r.Metadata = sig.Metadata
 	}
-	r.checkUsage(sig.Metadata, true, opts)
+	if r.checkUsage(sig.Metadata, true, opts) {
+		// The text of the signed revision: everything up to the end of the
+		// byte range (the whole file when integrity holds).
+		end := sig.ByteRange[2] + sig.ByteRange[3]
+		if end <= 0 || end > len(data) {
+			end = len(data)
+		}
+		r.checkPrinted(pdfPageText(data[:end]))
+	}
 	return r.finish()
 }

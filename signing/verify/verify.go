@@ -47,9 +47,15 @@ type Report struct {
 	Metadata    map[string]string `json:"metadata,omitempty"`
 	// UsageValidFrom and UsageValidUntil are a usage copy's signed validity
 	// dates (YYYY-MM-DD), empty for an original.
-	UsageValidFrom  string   `json:"usage_valid_from,omitempty"`
-	UsageValidUntil string   `json:"usage_valid_until,omitempty"`
-	Warnings        []string `json:"warnings,omitempty"`
+	UsageValidFrom  string `json:"usage_valid_from,omitempty"`
+	UsageValidUntil string `json:"usage_valid_until,omitempty"`
+	// PrintedUsageValidFrom and PrintedUsageValidUntil are the usage
+	// validity printed on the page (使用有效期：…至…) as YYYY-MM-DD, read
+	// only for a usage copy; when several differ, one that differs from the
+	// signed dates.
+	PrintedUsageValidFrom  string   `json:"printed_usage_valid_from,omitempty"`
+	PrintedUsageValidUntil string   `json:"printed_usage_valid_until,omitempty"`
+	Warnings               []string `json:"warnings,omitempty"`
 }
 
 // Options configure verification.
@@ -180,12 +186,18 @@ func checkTime(t time.Time, cert *smx509.Certificate) error {
 var china = time.FixedZone("CST", 8*3600)
 
 // checkUsage adds the usage-validity check when the signed metadata names
-// usage-copy dates.
-func (r *Report) checkUsage(meta map[string]string, covered bool, opts Options) {
+// usage-copy dates, and reports whether it did (the document is a usage
+// copy, whose printed dates are then compared too).
+func (r *Report) checkUsage(meta map[string]string, covered bool, opts Options) bool {
 	from, until := meta[signing.MetaUsageValidFrom], meta[signing.MetaUsageValidUntil]
 	if from == "" && until == "" && meta[signing.MetaKind] != "usage-copy" {
-		return
+		return false
 	}
+	r.usageValidity(from, until, covered, opts)
+	return true
+}
+
+func (r *Report) usageValidity(from, until string, covered bool, opts Options) {
 	r.UsageValidFrom, r.UsageValidUntil = from, until
 	if !covered {
 		r.add(CheckUsage, errors.New("usage-copy metadata is not covered by the signature"), "")

@@ -72,8 +72,9 @@ func wantFail(t *testing.T, r *verify.Report, check string) {
 
 func TestValidDocumentsPass(t *testing.T) {
 	f := newFixture(t)
-	meta := map[string]string{signing.MetaKind: "usage-copy", signing.MetaUsageValidFrom: "2026-03-04", signing.MetaUsageValidUntil: "2026-08-30", signing.MetaParentCertificateNo: "辽1232026000123"}
-	for name, doc := range map[string][]byte{"pdf": f.pdf(t, f.ca.Signer, meta), "ofd": f.ofd(t, f.ca.Signer, f.seal, meta)} {
+	meta := copyMeta("2026-03-04", "2026-08-30")
+	copyDoc := certificate("2026-03-04", "2026-08-30")
+	for name, doc := range map[string][]byte{"pdf": f.rendered(t, "pdf", copyDoc, meta), "ofd": f.rendered(t, "ofd", copyDoc, meta)} {
 		r := verify.File(doc, f.opts)
 		if !r.OK {
 			t.Fatalf("%s: %+v", name, r.Checks)
@@ -81,7 +82,7 @@ func TestValidDocumentsPass(t *testing.T) {
 		if r.Format != name || r.UsageValidFrom != "2026-03-04" || r.UsageValidUntil != "2026-08-30" {
 			t.Errorf("%s: format %s usage %s..%s", name, r.Format, r.UsageValidFrom, r.UsageValidUntil)
 		}
-		for _, c := range []string{verify.CheckSignature, verify.CheckChain, verify.CheckSigningTime, verify.CheckIntegrity, verify.CheckUsage} {
+		for _, c := range []string{verify.CheckSignature, verify.CheckChain, verify.CheckSigningTime, verify.CheckIntegrity, verify.CheckUsage, verify.CheckPrintedUsage} {
 			if ch, ok := r.Check(c); !ok || !ch.OK {
 				t.Errorf("%s: check %s = %+v", name, c, ch)
 			}
