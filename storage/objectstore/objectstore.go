@@ -62,7 +62,8 @@ type Store interface {
 	// Delete removes the object. Deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 	// PresignGet returns a URL from which anyone holding it can download the
-	// object until expiry passes, or ErrPresignUnsupported.
+	// object until expiry passes, or ErrPresignUnsupported. The URL is a
+	// bearer credential: hand it to the requester, never log it.
 	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
 	// Ready reports whether the store can serve requests (for /readyz).
 	Ready(ctx context.Context) error
