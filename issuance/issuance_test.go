@@ -387,3 +387,35 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(tmpRoot)
 	os.Exit(code)
 }
+
+func TestAutomaticCancellationInvalidatesCertificates(t *testing.T) {
+	e := newEnv(t, backends{})
+	ctx := context.Background()
+	a := approvals(1, 41)[0]
+	a.BusinessType, a.NoticeEnd = registration.Renewal, registration.Date{}
+	a.Registration.ValidUntil = registration.NewDate(2026, 3, 20)
+	for i := range a.Registration.Specialties {
+		a.Registration.Specialties[i].ValidUntil = a.Registration.ValidUntil
+	}
+	e.intake(t, []intake.Approval{a})
+	res, err := e.svc.Issue(ctx, a.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := registration.NewDate(2026, 3, 21)
+	cands, err := e.reg.ActiveExpiredBefore(ctx, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := registration.DueForCancellation(cands, today, registration.DefaultExtensions())
+	if len(due) != 1 || due[0].Number != a.Registration.Number {
+		t.Fatalf("due for cancellation: %+v", due)
+	}
+	if _, err := e.reg.CancelRegistration(ctx, due[0].Number, due[0].Reason, due[0].CancelOn, "scheduler"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.reg.CurrentCertificate(ctx, res.Certificate.CertificateNo)
+	if c.Status != registration.CertCancelled {
+		t.Fatalf("certificate status %s after automatic cancellation, want 04", c.Status)
+	}
+}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/storage/registry"
 )
 
 func init() {
@@ -29,40 +32,50 @@ has passed without an approved renewal is cancelled the next day. Run it daily
 				}
 				today = d
 			}
-			p, err := global.policy()
-			if err != nil {
-				return err
-			}
 			reg, err := openRegistry(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer reg.Close()
-			cands, err := reg.ActiveExpiredBefore(cmd.Context(), today)
+			due, done, err := runExpiry(cmd.Context(), reg, today, dryRun, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			due := registration.DueForCancellation(cands, today, p.Extensions)
-			done := 0
-			for _, c := range due {
-				if dryRun {
-					fmt.Fprintf(cmd.OutOrStdout(), "would cancel %s as of %s (valid until %s)\n", c.Number, c.CancelOn, c.EffectiveValidUntil)
-					continue
-				}
-				changed, err := reg.CancelRegistration(cmd.Context(), c.Number, c.Reason, c.CancelOn, "scheduler")
-				if err != nil {
-					return err
-				}
-				if changed {
-					done++
-					slog.Info("registration cancelled automatically", "registration", c.Number, "valid_until", c.EffectiveValidUntil.String())
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d registrations due for automatic cancellation, %d cancelled\n", today, len(due), done)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d registrations due for automatic cancellation, %d cancelled\n", today, due, done)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&on, "on", "", "treat this date (YYYY-MM-DD) as today")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list, change nothing")
 	rootCmd.AddCommand(cmd)
+}
+
+// runExpiry cancels the registrations due for automatic cancellation on
+// today (their certificates become 04 注销 with them) and returns how many
+// were due and how many it cancelled.
+func runExpiry(ctx context.Context, reg *registry.Registry, today registration.Date, dryRun bool, out io.Writer) (due, done int, err error) {
+	p, err := global.policy()
+	if err != nil {
+		return 0, 0, err
+	}
+	cands, err := reg.ActiveExpiredBefore(ctx, today)
+	if err != nil {
+		return 0, 0, err
+	}
+	list := registration.DueForCancellation(cands, today, p.Extensions)
+	for _, c := range list {
+		if dryRun {
+			fmt.Fprintf(out, "would cancel %s as of %s (valid until %s)\n", c.Number, c.CancelOn, c.EffectiveValidUntil)
+			continue
+		}
+		changed, err := reg.CancelRegistration(ctx, c.Number, c.Reason, c.CancelOn, "scheduler")
+		if err != nil {
+			return len(list), done, err
+		}
+		if changed {
+			done++
+			slog.Info("registration cancelled automatically", "registration", c.Number, "valid_until", c.EffectiveValidUntil.String())
+		}
+	}
+	return len(list), done, nil
 }

@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/issuance/queue"
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/storage/cache"
 )
 
 func init() {
 	var concurrency int
+	var expireEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Issue certificates for queued approvals (Redis Streams consumer group; run as many as you like)",
@@ -36,13 +41,41 @@ Without --redis-addrs the queue is in-process, which only makes sense inside
 			}
 			defer a.Close()
 			slog.Info("worker started", "concurrency", concurrency)
+			if expireEvery > 0 {
+				go runExpiryEvery(cmd.Context(), a, expireEvery)
+			}
 			err = runWorkers(cmd.Context(), a.queue, a.svc, concurrency, nil)
 			slog.Info("worker stopped")
 			return err
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs handled at once by this process")
+	cmd.Flags().DurationVar(&expireEvery, "expire-every", time.Hour, "run automatic cancellation this often (one worker at a time, via a lock in Redis); 0 disables")
 	rootCmd.AddCommand(cmd)
+}
+
+// runExpiryEvery runs the automatic-cancellation job periodically; a lock in
+// the cache keeps several workers from running it at the same moment.
+func runExpiryEvery(ctx context.Context, a *app, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		lock, err := cache.TryLock(ctx, a.cache, "expire-lock", every/2)
+		if err == nil {
+			due, done, err := runExpiry(ctx, a.reg, registration.Today(time.Now()), false, io.Discard)
+			if err != nil {
+				slog.Warn("automatic cancellation failed", "err", err)
+			} else if due > 0 {
+				slog.Info("automatic cancellation", "due", due, "cancelled", done)
+			}
+			_ = lock // held until it expires: one run per interval across workers
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // runWorkers consumes q with n consumers until ctx ends; done, if set, is

@@ -69,8 +69,9 @@ func (r *Registry) queryRegistrations(ctx context.Context, query string, args ..
 	return out, rows.Err()
 }
 
-// CancelRegistration marks an active registration cancelled with a reason and
-// writes an audit entry. Cancelling an already cancelled registration is a no-op.
+// CancelRegistration marks an active registration cancelled with a reason,
+// marks its valid certificates 04 (注销) and writes an audit entry, in one
+// transaction. Cancelling an already cancelled registration is a no-op.
 func (r *Registry) CancelRegistration(ctx context.Context, number, reason string, on registration.Date, actor string) (bool, error) {
 	var changed bool
 	err := r.tx(ctx, func(tx *sql.Tx) error {
@@ -82,6 +83,12 @@ func (r *Registry) CancelRegistration(ctx context.Context, number, reason string
 		n, _ := res.RowsAffected()
 		if changed = n > 0; !changed {
 			return nil
+		}
+		// The registration's certificates stop being valid with it (04 注销).
+		if _, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
+			WHERE registration_number = ? AND status = ?`),
+			string(registration.CertCancelled), r.now().UTC(), reason, number, string(registration.CertValid)); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
 			r.now().UTC(), actor, "registration.cancelled", number, reason)
