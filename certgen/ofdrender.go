@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ecert/ecert/certgen/ofd"
 )
@@ -15,33 +13,31 @@ import (
 // Doc_0/Signs/... to the returned package before zipping it; the page ID
 // for StampAnnot@PageRef is pkg.PageID and the seal box is SealRect.
 func (r *Renderer) OFDPackage(ctx context.Context, c *Certificate) (*ofd.Package, error) {
-	p, err := r.layout(ctx, c)
+	d, err := r.prepare(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	return r.ofdPackage(d)
+}
+
+func (r *Renderer) ofdPackage(dc *doc) (*ofd.Package, error) {
+	c, p := dc.c, dc.p
 	d := &ofd.Document{
 		DocID:        docID(c),
 		Title:        r.tmpl.Title,
 		Author:       c.Authority,
-		CreationDate: c.IssueDate.Time(time.UTC),
+		CreationDate: dc.created(),
 		Width:        p.W,
 		Height:       p.H,
 	}
-	if c.Copy != nil {
-		d.CreationDate = c.Copy.ValidFrom.Time(time.UTC)
-	}
 	fontIdx := make([]int, len(r.fonts))
-	for i, rs := range p.runesByFont() {
+	for i, f := range dc.fonts {
 		fontIdx[i] = -1
-		if rs == nil {
+		if f == nil {
 			continue
 		}
-		sub, err := r.fonts[i].font.Subset(rs)
-		if err != nil {
-			return nil, fmt.Errorf("certgen: OFD: %w", err)
-		}
 		fontIdx[i] = len(d.Fonts)
-		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(r.fonts[i].name, ".ttf"), Data: sub})
+		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(f.name, ".ttf"), Data: f.file.Raw, Deflated: f.file.Deflated})
 	}
 	for _, op := range p.ops {
 		switch o := op.(type) {

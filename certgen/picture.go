@@ -7,14 +7,25 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+
+	"github.com/ecert/ecert/certgen/internal/deflate"
 )
 
-// keyedPNG converts a transparent PNG into a 16-colour paletted PNG whose
-// index 0 is fully transparent and whose other colours are the picture
-// blended over bg. gopdf embeds such a PNG as is (a colour-key /Mask, no
-// soft mask to split and recompress per document), which keeps PDF
-// rendering fast; edges stay smooth on the template background.
-func keyedPNG(src []byte, bg RGB) ([]byte, error) {
+// pdfImage is a picture ready to be written as a PDF image XObject: 8-bit
+// indices into an RGB palette, zlib-compressed once, with index 0 the
+// transparent colour key (/Mask [0 0]).
+type pdfImage struct {
+	W, H    int
+	Palette []byte // RGB triples
+	Data    []byte // zlib stream of W*H index bytes
+}
+
+// keyedImage converts a transparent PNG into a 16-colour indexed picture
+// whose index 0 is fully transparent and whose other colours are the
+// picture blended over bg. A colour-key mask needs no soft-mask image, and
+// the compressed data is made once per seal, not per document; edges stay
+// smooth on the template background.
+func keyedImage(src []byte, bg RGB) (*pdfImage, error) {
 	img, err := png.Decode(bytes.NewReader(src))
 	if err != nil {
 		return nil, fmt.Errorf("certgen: seal picture: %w", err)
@@ -31,23 +42,19 @@ func keyedPNG(src []byte, bg RGB) ([]byte, error) {
 		}
 	}
 	const levels = 15
-	pal := color.Palette{color.NRGBA{}}
+	pal := []byte{bg.R, bg.G, bg.B} // index 0: masked out
 	for l := 1; l <= levels; l++ {
 		a := float64(l) / levels
 		mix := func(c, g uint8) uint8 { return uint8(float64(c)*a + float64(g)*(1-a) + 0.5) }
-		pal = append(pal, color.NRGBA{mix(ink.R, bg.R), mix(ink.G, bg.G), mix(ink.B, bg.B), 255})
+		pal = append(pal, mix(ink.R, bg.R), mix(ink.G, bg.G), mix(ink.B, bg.B))
 	}
-	out := image.NewPaletted(b, pal)
+	w, h := b.Dx(), b.Dy()
+	idx := make([]byte, 0, w*h)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			a := nrgba.NRGBAAt(x, y).A
-			out.SetColorIndex(x, y, uint8((int(a)*levels+127)/255))
+			idx = append(idx, uint8((int(a)*levels+127)/255))
 		}
 	}
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(&buf, out); err != nil {
-		return nil, fmt.Errorf("certgen: seal picture: %w", err)
-	}
-	return buf.Bytes(), nil
+	return &pdfImage{W: w, H: h, Palette: pal, Data: deflate.Compress(idx).Zlib()}, nil
 }

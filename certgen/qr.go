@@ -1,11 +1,11 @@
 package certgen
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
+	"hash/crc32"
+
+	"github.com/ecert/ecert/certgen/internal/deflate"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -20,29 +20,49 @@ func qrModules(url string) ([][]bool, error) {
 	return q.Bitmap(), nil
 }
 
-// qrPNG draws the modules as a 1-bit-deep paletted PNG with scale pixels per
+// qrPNG draws the modules as a 1-bit greyscale PNG with scale pixels per
 // module (for the OFD ImageObject; readers scale it without blurring edges
-// as long as scale is a few pixels).
+// as long as scale is a few pixels). It writes the PNG itself so the IDAT
+// compression uses the pooled deflater.
 func qrPNG(mods [][]bool, scale int) ([]byte, error) {
-	n := len(mods)
-	img := image.NewPaletted(image.Rect(0, 0, n*scale, n*scale), color.Palette{color.White, color.Black})
-	for y, row := range mods {
-		for x, dark := range row {
-			if !dark {
-				continue
+	n := len(mods) * scale
+	if n == 0 || n > 4096 {
+		return nil, fmt.Errorf("certgen: QR picture of %d pixels", n)
+	}
+	stride := (n + 7) / 8
+	raw := make([]byte, 0, (stride+1)*n)
+	row := make([]byte, stride)
+	for _, mr := range mods {
+		clear(row)
+		for x, dark := range mr {
+			if dark {
+				continue // 0 = black
 			}
-			for dy := 0; dy < scale; dy++ {
-				off := (y*scale+dy)*img.Stride + x*scale
-				for dx := 0; dx < scale; dx++ {
-					img.Pix[off+dx] = 1
-				}
+			for px := x * scale; px < (x+1)*scale; px++ {
+				row[px>>3] |= 0x80 >> (px & 7)
 			}
 		}
+		for range scale {
+			raw = append(raw, 0) // filter type None
+			raw = append(raw, row...)
+		}
 	}
-	var b bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&b, img); err != nil {
-		return nil, fmt.Errorf("certgen: QR picture: %w", err)
-	}
-	return b.Bytes(), nil
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(n))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(n))
+	ihdr[8] = 1 // bit depth; colour type 0 (greyscale), deflate, adaptive filtering, no interlace
+	b := make([]byte, 0, 1024)
+	b = append(b, "\x89PNG\r\n\x1a\n"...)
+	b = pngChunk(b, "IHDR", ihdr[:])
+	b = pngChunk(b, "IDAT", deflate.Compress(raw).Zlib())
+	b = pngChunk(b, "IEND", nil)
+	return b, nil
+}
+
+func pngChunk(b []byte, typ string, data []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	start := len(b)
+	b = append(b, typ...)
+	b = append(b, data...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
 }

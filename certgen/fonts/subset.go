@@ -22,6 +22,13 @@ const (
 // renumbered and the cmap, hmtx, loca and glyf tables rebuilt. Runes the font
 // lacks are an error naming the character.
 func (f *Font) Subset(runes []rune) ([]byte, error) {
+	b, _, err := f.SubsetGlyphs(runes)
+	return b, err
+}
+
+// SubsetGlyphs is Subset that also returns the glyph ID of every rune in the
+// subset (the CIDs a PDF CIDFontType2 with an identity CIDToGIDMap shows).
+func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 	rs := append([]rune(nil), runes...)
 	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
 	rs = dedupRunes(rs)
@@ -38,26 +45,29 @@ func (f *Font) Subset(runes []rune) ([]byte, error) {
 		return id
 	}
 	cmap := make([][2]int, 0, len(rs)) // rune, new glyph id
+	gids := make(map[rune]uint16, len(rs))
 	for _, r := range rs {
 		g, ok := f.cmap[r]
 		if !ok {
-			return nil, fmt.Errorf("fonts: subset of %s: no glyph for %q (U+%04X)", f.Name, r, r)
+			return nil, nil, fmt.Errorf("fonts: subset of %s: no glyph for %q (U+%04X)", f.Name, r, r)
 		}
-		cmap = append(cmap, [2]int{int(r), assign(int(g))})
+		id := assign(int(g))
+		cmap = append(cmap, [2]int{int(r), id})
+		gids[r] = uint16(id)
 	}
 	// Pull in composite components (they may nest); order grows while we walk.
 	for i := 0; i < len(order); i++ {
 		gd, err := f.glyphData(order[i])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		comps, err := components(gd)
 		if err != nil {
-			return nil, fmt.Errorf("fonts: subset of %s: glyph %d: %w", f.Name, order[i], err)
+			return nil, nil, fmt.Errorf("fonts: subset of %s: glyph %d: %w", f.Name, order[i], err)
 		}
 		for _, c := range comps {
 			if c >= f.numGlyphs {
-				return nil, ferr(f.Name, "glyph %d refers to component %d beyond %d glyphs", order[i], c, f.numGlyphs)
+				return nil, nil, ferr(f.Name, "glyph %d refers to component %d beyond %d glyphs", order[i], c, f.numGlyphs)
 			}
 			assign(c)
 		}
@@ -67,7 +77,7 @@ func (f *Font) Subset(runes []rune) ([]byte, error) {
 	for _, g := range order {
 		gd, err := f.glyphData(g)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		binary.Write(&loca, binary.BigEndian, uint32(glyf.Len()))
 		if len(gd) >= 10 && int16(be16(gd, 0)) < 0 {
@@ -111,7 +121,7 @@ func (f *Font) Subset(runes []rune) ([]byte, error) {
 			tables[t] = b
 		}
 	}
-	return assemble(tables), nil
+	return assemble(tables), gids, nil
 }
 
 func dedupRunes(rs []rune) []rune {

@@ -278,3 +278,10 @@ func (f *Font) glyphData(g int) ([]byte, error) {
 	}
 	return glyf[a:b], nil
 }
+
+// BBox returns the font's bounding box from the head table (xMin, yMin,
+// xMax, yMax in font units).
+func (f *Font) BBox() [4]int {
+	h := f.tables["head"]
+	return [4]int{int(int16(be16(h, 36))), int(int16(be16(h, 38))), int(int16(be16(h, 40))), int(int16(be16(h, 42)))}
+}

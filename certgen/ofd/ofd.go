@@ -13,14 +13,17 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/ecert/ecert/certgen/internal/deflate"
 )
 
 // Namespace is the OFD 2016 XML namespace, always used with the prefix ofd:.
@@ -36,6 +39,9 @@ type RGB struct{ R, G, B uint8 }
 type Font struct {
 	Name string // FontName; FamilyName too
 	Data []byte
+	// Deflated optionally holds Data already compressed as raw DEFLATE
+	// (RFC 1951); the zip entry then takes these bytes as they are.
+	Deflated []byte
 }
 
 // Image is an embedded picture.
@@ -91,6 +97,7 @@ type File struct {
 // Package is an OFD container before it is zipped.
 type Package struct {
 	files    []File
+	deflated map[string][]byte // raw DEFLATE of a file's current Data
 	modified time.Time
 	// PageID is the ID of the page (StampAnnot@PageRef).
 	PageID int
@@ -130,6 +137,7 @@ func Build(d *Document) (*Package, error) {
 	fontIDs := make([]int, len(d.Fonts))
 	imageIDs := make([]int, len(d.Images))
 	var files []File
+	deflated := map[string][]byte{}
 
 	var pub strings.Builder
 	pub.WriteString(header + `<ofd:Res xmlns:ofd="` + Namespace + `" BaseLoc="Res">`)
@@ -140,6 +148,9 @@ func Build(d *Document) (*Package, error) {
 			fn := fmt.Sprintf("font_%d.ttf", fontIDs[i])
 			fmt.Fprintf(&pub, `<ofd:Font ID="%d" FontName="%s" FamilyName="%s"><ofd:FontFile>%s</ofd:FontFile></ofd:Font>`, fontIDs[i], esc(f.Name), esc(f.Name), fn)
 			files = append(files, File{"Doc_0/Res/" + fn, f.Data})
+			if f.Deflated != nil {
+				deflated["Doc_0/Res/"+fn] = f.Deflated
+			}
 		}
 		pub.WriteString(`</ofd:Fonts>`)
 	}
@@ -278,7 +289,7 @@ func Build(d *Document) (*Package, error) {
 		{"Doc_0/Pages/Page_0/Content.xml", []byte(page.String())},
 	}
 	all = append(all, files...)
-	return &Package{files: all, modified: created, PageID: pageID, MaxUnitID: maxID}, nil
+	return &Package{files: all, deflated: deflated, modified: created, PageID: pageID, MaxUnitID: maxID}, nil
 }
 
 func sincos(deg float64) (float64, float64) { return math.Sincos(deg * math.Pi / 180) }
@@ -351,6 +362,7 @@ func (p *Package) Replace(name string, data []byte) error {
 	for i := range p.files {
 		if p.files[i].Name == name {
 			p.files[i].Data = data
+			delete(p.deflated, name)
 			return nil
 		}
 	}
@@ -363,22 +375,22 @@ func (p *Package) WriteTo(w io.Writer) (int64, error) {
 	zw := zip.NewWriter(cw)
 	// One deflater for all entries (zip writes them one after the other),
 	// pooled across documents: allocating one costs more than compressing.
-	fl := flatePool.Get().(*flate.Writer)
-	defer flatePool.Put(fl)
+	var fl *flate.Writer
+	defer func() {
+		if fl != nil {
+			deflate.Put(fl)
+		}
+	}()
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		fl.Reset(w)
+		if fl == nil {
+			fl = deflate.Get(w)
+		} else {
+			fl.Reset(w)
+		}
 		return fl, nil
 	})
 	for _, f := range p.files {
-		method := zip.Deflate
-		if strings.HasSuffix(f.Name, ".png") {
-			method = zip.Store // already deflated
-		}
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: method, Modified: p.modified})
-		if err != nil {
-			return cw.n, fmt.Errorf("ofd: zip %s: %w", f.Name, err)
-		}
-		if _, err := fw.Write(f.Data); err != nil {
+		if err := p.writeEntry(zw, f); err != nil {
 			return cw.n, fmt.Errorf("ofd: zip %s: %w", f.Name, err)
 		}
 	}
@@ -386,6 +398,49 @@ func (p *Package) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, fmt.Errorf("ofd: zip: %w", err)
 	}
 	return cw.n, nil
+}
+
+func (p *Package) writeEntry(zw *zip.Writer, f File) error {
+	h := &zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: p.modified}
+	if strings.HasSuffix(f.Name, ".png") {
+		h.Method = zip.Store // already deflated
+	}
+	if d, ok := p.deflated[f.Name]; ok {
+		// Compressed before (the same bytes went into the PDF): copy as is.
+		h.CRC32 = crc32.ChecksumIEEE(f.Data)
+		h.UncompressedSize64 = uint64(len(f.Data))
+		h.CompressedSize64 = uint64(len(d))
+		rawHeaderTimes(h)
+		fw, err := zw.CreateRaw(h)
+		if err != nil {
+			return err
+		}
+		_, err = fw.Write(d)
+		return err
+	}
+	fw, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = fw.Write(f.Data)
+	return err
+}
+
+// rawHeaderTimes fills in what zip.Writer.CreateHeader derives from
+// Modified and CreateRaw does not: versions, MS-DOS date and time, and the
+// extended-timestamp extra field, so raw entries look like the others.
+func rawHeaderTimes(h *zip.FileHeader) {
+	h.CreatorVersion = h.CreatorVersion&0xff00 | 20
+	h.ReaderVersion = 20
+	t := h.Modified
+	h.ModifiedDate = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	h.ModifiedTime = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	var x [9]byte
+	binary.LittleEndian.PutUint16(x[0:], 0x5455) // extended timestamp
+	binary.LittleEndian.PutUint16(x[2:], 5)
+	x[4] = 1 // modification time present
+	binary.LittleEndian.PutUint32(x[5:], uint32(t.Unix()))
+	h.Extra = append(h.Extra, x[:]...)
 }
 
 // Bytes returns the zipped container.
@@ -396,11 +451,6 @@ func (p *Package) Bytes() ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-
-var flatePool = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
-	return w
-}}
 
 type countWriter struct {
 	w io.Writer

@@ -1,0 +1,74 @@
+// Package deflate compresses with pooled compress/flate writers. A new
+// flate.Writer allocates and clears about 600 KB, more than it costs to
+// compress one certificate's fonts and page, so every stream of a rendering
+// (PDF content and font streams, OFD zip entries, the QR picture) reuses
+// writers from one pool.
+//
+// Raw returns a raw DEFLATE stream (RFC 1951) with the CRC-32 a zip entry
+// needs; Zlib wraps such a stream in the zlib format (RFC 1950) that PDF's
+// FlateDecode and PNG's IDAT use, so the same compressed bytes serve both
+// containers.
+package deflate
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"hash/adler32"
+	"hash/crc32"
+	"io"
+	"sync"
+)
+
+// Level is the compression level of every pooled writer. BestSpeed keeps
+// both documents well inside their size targets (docs/rendering.md).
+const Level = flate.BestSpeed
+
+var pool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, Level)
+	return w
+}}
+
+// Get returns a pooled raw DEFLATE writer reset to write to w. Close it
+// (to flush) and hand it back with Put.
+func Get(w io.Writer) *flate.Writer {
+	fw := pool.Get().(*flate.Writer)
+	fw.Reset(w)
+	return fw
+}
+
+// Put returns a writer obtained from Get to the pool.
+func Put(fw *flate.Writer) { pool.Put(fw) }
+
+// Stream is data compressed once for several containers.
+type Stream struct {
+	Raw      []byte // the uncompressed bytes
+	Deflated []byte // raw DEFLATE of Raw
+	CRC32    uint32 // IEEE CRC-32 of Raw (zip)
+	Adler32  uint32 // Adler-32 of Raw (zlib)
+}
+
+// Compress deflates src with a pooled writer.
+func Compress(src []byte) *Stream {
+	var b bytes.Buffer
+	b.Grow(len(src)/2 + 64)
+	fw := Get(&b)
+	fw.Write(src) // writes to a bytes.Buffer cannot fail
+	fw.Close()
+	Put(fw)
+	return &Stream{Raw: src, Deflated: b.Bytes(), CRC32: crc32.ChecksumIEEE(src), Adler32: adler32.Checksum(src)}
+}
+
+// Zlib returns the stream in zlib format: a two-byte header, the DEFLATE
+// data and the Adler-32 of the uncompressed bytes.
+func (s *Stream) Zlib() []byte {
+	out := make([]byte, 0, len(s.Deflated)+6)
+	out = append(out, 0x78, 0x01) // 32 KB window, fastest level; 0x7801 % 31 == 0
+	out = append(out, s.Deflated...)
+	return binary.BigEndian.AppendUint32(out, s.Adler32)
+}
+
+// AppendZlib appends src compressed in zlib format to dst.
+func AppendZlib(dst, src []byte) []byte {
+	return append(dst, Compress(src).Zlib()...)
+}

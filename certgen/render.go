@@ -1,0 +1,100 @@
+package certgen
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ecert/ecert/certgen/internal/deflate"
+	"github.com/ecert/ecert/certgen/ofd"
+)
+
+// Output is one certificate rendered to both formats from a single layout.
+type Output struct {
+	// PDF is the unsigned PDF file.
+	PDF []byte
+	// OFD is the unsigned OFD container before zipping: a signer can add
+	// Doc_0/Signs/... and replace OFD.xml, then zip it once with Bytes or
+	// WriteTo. Call OFD.Bytes() for the unsigned file.
+	OFD *ofd.Package
+}
+
+// Render lays c out once and writes it as PDF and OFD. It costs less than
+// calling PDF and OFD one after the other: validation, layout, the QR code
+// and the font subsets (and their compression) are shared.
+func (r *Renderer) Render(ctx context.Context, c *Certificate) (pdf, ofd []byte, err error) {
+	out, err := r.RenderOutput(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := out.OFD.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.PDF, o, nil
+}
+
+// RenderOutput is Render that hands over the OFD as an unzipped package.
+func (r *Renderer) RenderOutput(ctx context.Context, c *Certificate) (*Output, error) {
+	d, err := r.prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := r.writePDF(d)
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := r.ofdPackage(d)
+	if err != nil {
+		return nil, err
+	}
+	return &Output{PDF: pdf, OFD: pkg}, nil
+}
+
+// docFont is one font subset for one document, shared by both formats.
+type docFont struct {
+	name  string          // file name of the template font
+	index int             // index into Renderer.fonts
+	gids  map[rune]uint16 // character -> glyph ID in the subset
+	runes []rune          // characters drawn with this font, sorted, unique
+	file  *deflate.Stream // the subset font file, compressed once
+}
+
+// doc is a laid-out certificate with its font subsets.
+type doc struct {
+	c     *Certificate
+	p     *page
+	fonts []*docFont // by Renderer.fonts index; nil: unused
+}
+
+// prepare validates and lays out c and subsets the fonts it uses.
+func (r *Renderer) prepare(ctx context.Context, c *Certificate) (*doc, error) {
+	p, err := r.layout(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	d := &doc{c: c, p: p, fonts: make([]*docFont, len(r.fonts))}
+	for i, rs := range p.runesByFont() {
+		if rs == nil {
+			continue
+		}
+		slices.Sort(rs)
+		rs = slices.Compact(rs)
+		sub, gids, err := r.fonts[i].font.SubsetGlyphs(rs)
+		if err != nil {
+			return nil, fmt.Errorf("certgen: %w", err)
+		}
+		d.fonts[i] = &docFont{name: r.fonts[i].name, index: i, gids: gids, runes: rs, file: deflate.Compress(sub)}
+	}
+	return d, nil
+}
+
+// created is the document date written to both formats: the issue date,
+// or the first day of a usage copy.
+func (d *doc) created() time.Time {
+	if d.c.Copy != nil {
+		return d.c.Copy.ValidFrom.Time(time.UTC)
+	}
+	return d.c.IssueDate.Time(time.UTC)
+}
