@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/ecert/ecert/certgen"
@@ -64,7 +63,6 @@ type app struct {
 	queue  queue.Queue
 	keys   *signing.Store
 	svc    *issuance.Service
-	rdb    redis.UniversalClient
 	closer []func() error
 }
 
@@ -96,7 +94,11 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 			AccessKey: backends.MinIOAccessKey, SecretKey: backends.MinIOSecretKey, ObjectLock: backends.MinIOObjectLock,
 		})
 	} else {
-		a.store, err = objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects")})
+		var fs *objectstore.Filesystem
+		if fs, err = objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects")}); err == nil {
+			a.store = fs
+			a.closer = append(a.closer, fs.Close)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -109,10 +111,10 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 			return nil, err
 		}
 		a.cache = rc
-		a.rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: backends.RedisAddrs, MasterName: backends.RedisMaster,
-			Password: backends.RedisPassword})
-		a.closer = append(a.closer, a.rdb.Close)
-		if a.queue, err = queue.NewRedis(a.rdb, queueOptions(log)); err != nil {
+		a.closer = append(a.closer, rc.Close)
+		// The queue shares the cache's connection pool (go-redis extends the
+		// read timeout of blocking stream reads by their block time).
+		if a.queue, err = queue.NewRedis(rc.Client(), queueOptions(log)); err != nil {
 			return nil, err
 		}
 	} else {
