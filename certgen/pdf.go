@@ -280,7 +280,9 @@ func (r *Renderer) writePDF(d *doc) ([]byte, error) {
 		dict = strconv.AppendInt(dict, int64(len(img.Palette)/3-1), 10)
 		dict = append(dict, '<')
 		dict = hex.AppendEncode(dict, img.Palette)
-		dict = append(dict, ">]/BitsPerComponent 8/Mask[0 0]/Filter/FlateDecode"...)
+		dict = append(dict, ">]/BitsPerComponent "...)
+		dict = strconv.AppendInt(dict, int64(img.Bits), 10)
+		dict = append(dict, "/Mask[0 0]/Filter/FlateDecode"...)
 		w.stream(string(dict), img.Data)
 	}
 

@@ -2,22 +2,22 @@ package certgen
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
-
-	"github.com/ecert/ecert/certgen/internal/deflate"
 )
 
-// pdfImage is a picture ready to be written as a PDF image XObject: 8-bit
+// pdfImage is a picture ready to be written as a PDF image XObject:
 // indices into an RGB palette, zlib-compressed once, with index 0 the
 // transparent colour key (/Mask [0 0]).
 type pdfImage struct {
 	W, H    int
+	Bits    int    // bits per index
 	Palette []byte // RGB triples
-	Data    []byte // zlib stream of W*H index bytes
+	Data    []byte // zlib stream of the indices, rows padded to a byte
 }
 
 // keyedImage converts a transparent PNG into a 16-colour indexed picture
@@ -48,13 +48,25 @@ func keyedImage(src []byte, bg RGB) (*pdfImage, error) {
 		mix := func(c, g uint8) uint8 { return uint8(float64(c)*a + float64(g)*(1-a) + 0.5) }
 		pal = append(pal, mix(ink.R, bg.R), mix(ink.G, bg.G), mix(ink.B, bg.B))
 	}
+	// 4 bits per index, rows padded to a byte; compressed hard, once per seal.
 	w, h := b.Dx(), b.Dy()
-	idx := make([]byte, 0, w*h)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			a := nrgba.NRGBAAt(x, y).A
-			idx = append(idx, uint8((int(a)*levels+127)/255))
+	stride := (w + 1) / 2
+	idx := make([]byte, stride*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			a := nrgba.NRGBAAt(b.Min.X+x, b.Min.Y+y).A
+			v := uint8((int(a)*levels + 127) / 255)
+			if x%2 == 0 {
+				v <<= 4
+			}
+			idx[y*stride+x/2] |= v
 		}
 	}
-	return &pdfImage{W: w, H: h, Palette: pal, Data: deflate.Compress(idx).Zlib()}, nil
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw.Write(idx)
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("certgen: seal picture: %w", err)
+	}
+	return &pdfImage{W: w, H: h, Bits: 4, Palette: pal, Data: z.Bytes()}, nil
 }

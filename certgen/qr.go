@@ -4,20 +4,52 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"github.com/ecert/ecert/certgen/internal/deflate"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// qrModules encodes url as a QR code (error correction M) and returns its
-// modules including the 4-module quiet zone, true = dark.
+// qrCacheSize bounds the QR cache: a certificate's code is used by its
+// PDF and its OFD, rendered one after the other, and re-renders of the
+// same certificate (re-stamping, retries) come soon after.
+const qrCacheSize = 256
+
+// qrCache maps a URL to its modules; entries are never modified.
+var qrCache = struct {
+	sync.Mutex
+	m     map[string][][]bool
+	order []string // insertion order, oldest first
+}{m: map[string][][]bool{}}
+
+// qrModules encodes url as a QR code (error correction M, mask chosen by
+// the standard penalty rules) and returns its modules including the
+// 4-module quiet zone, true = dark. Results are cached (qrCacheSize URLs);
+// callers must not modify them.
 func qrModules(url string) ([][]bool, error) {
+	qrCache.Lock()
+	mods, ok := qrCache.m[url]
+	qrCache.Unlock()
+	if ok {
+		return mods, nil
+	}
 	q, err := qrcode.New(url, qrcode.Medium)
 	if err != nil {
 		return nil, fmt.Errorf("certgen: QR code for %q: %w", url, err)
 	}
-	return q.Bitmap(), nil
+	mods = q.Bitmap()
+	qrCache.Lock()
+	if _, ok := qrCache.m[url]; !ok {
+		if len(qrCache.order) >= qrCacheSize {
+			delete(qrCache.m, qrCache.order[0])
+			qrCache.order = qrCache.order[1:]
+		}
+		qrCache.m[url] = mods
+		qrCache.order = append(qrCache.order, url)
+	}
+	qrCache.Unlock()
+	return mods, nil
 }
 
 // qrPNG draws the modules as a 1-bit greyscale PNG with scale pixels per

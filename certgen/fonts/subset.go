@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // Composite glyph flags (TrueType glyf table).
@@ -30,8 +30,8 @@ func (f *Font) Subset(runes []rune) ([]byte, error) {
 // subset (the CIDs a PDF CIDFontType2 with an identity CIDToGIDMap shows).
 func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 	rs := append([]rune(nil), runes...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
-	rs = dedupRunes(rs)
+	slices.Sort(rs)
+	rs = slices.Compact(rs)
 
 	newID := map[int]int{0: 0}
 	order := []int{0}
@@ -73,25 +73,32 @@ func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 		}
 	}
 
-	var glyf, loca, hmtx bytes.Buffer
+	size := 0
 	for _, g := range order {
 		gd, err := f.glyphData(g)
 		if err != nil {
 			return nil, nil, err
 		}
-		binary.Write(&loca, binary.BigEndian, uint32(glyf.Len()))
+		size += (len(gd) + 3) &^ 3
+	}
+	glyf := make([]byte, 0, size)
+	loca := make([]byte, 0, 4*(len(order)+1))
+	hmtx := make([]byte, 0, 4*len(order))
+	be := binary.BigEndian
+	for _, g := range order {
+		gd, _ := f.glyphData(g) // checked above
+		loca = be.AppendUint32(loca, uint32(len(glyf)))
 		if len(gd) >= 10 && int16(be16(gd, 0)) < 0 {
 			gd = remapComposite(gd, newID)
 		}
-		glyf.Write(gd)
-		for glyf.Len()%4 != 0 {
-			glyf.WriteByte(0)
+		glyf = append(glyf, gd...)
+		for len(glyf)%4 != 0 {
+			glyf = append(glyf, 0)
 		}
-		adv := f.Advance(uint16(g))
-		lsb := f.lsb(g)
-		binary.Write(&hmtx, binary.BigEndian, [2]uint16{uint16(adv), uint16(lsb)})
+		hmtx = be.AppendUint16(hmtx, uint16(f.Advance(uint16(g))))
+		hmtx = be.AppendUint16(hmtx, uint16(f.lsb(g)))
 	}
-	binary.Write(&loca, binary.BigEndian, uint32(glyf.Len()))
+	loca = be.AppendUint32(loca, uint32(len(glyf)))
 
 	head := append([]byte(nil), f.tables["head"]...)
 	binary.BigEndian.PutUint32(head[8:], 0)  // checkSumAdjustment, fixed below
@@ -108,11 +115,11 @@ func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 
 	tables := map[string][]byte{
 		"cmap": buildCmap(cmap),
-		"glyf": glyf.Bytes(),
+		"glyf": glyf,
 		"head": head,
 		"hhea": hhea,
-		"hmtx": hmtx.Bytes(),
-		"loca": loca.Bytes(),
+		"hmtx": hmtx,
+		"loca": loca,
 		"maxp": maxp,
 		"post": post,
 	}
@@ -122,16 +129,6 @@ func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 		}
 	}
 	return assemble(tables), gids, nil
-}
-
-func dedupRunes(rs []rune) []rune {
-	out := rs[:0]
-	for i, r := range rs {
-		if i == 0 || r != rs[i-1] {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 func (f *Font) lsb(g int) int {
@@ -276,9 +273,13 @@ func buildCmap(m [][2]int) []byte {
 
 func checksum(b []byte) uint32 {
 	var sum uint32
-	for i := 0; i < len(b); i += 4 {
+	n := len(b) &^ 3
+	for i := 0; i < n; i += 4 {
+		sum += binary.BigEndian.Uint32(b[i:])
+	}
+	if n < len(b) {
 		var w [4]byte
-		copy(w[:], b[i:])
+		copy(w[:], b[n:])
 		sum += binary.BigEndian.Uint32(w[:])
 	}
 	return sum
@@ -288,39 +289,46 @@ func checksum(b []byte) uint32 {
 // with table checksums and head.checkSumAdjustment set.
 func assemble(tables map[string][]byte) []byte {
 	tags := make([]string, 0, len(tables))
-	for t := range tables {
+	total := 0
+	for t, b := range tables {
 		tags = append(tags, t)
+		total += (len(b) + 3) &^ 3
 	}
-	sort.Strings(tags)
+	slices.Sort(tags)
 	n := len(tags)
 	search, sel := 1, 0
 	for search*2 <= n {
 		search *= 2
 		sel++
 	}
-	var out bytes.Buffer
-	binary.Write(&out, binary.BigEndian, uint32(0x00010000))
-	binary.Write(&out, binary.BigEndian, [4]uint16{uint16(n), uint16(16 * search), uint16(sel), uint16(16*n - 16*search)})
+	be := binary.BigEndian
+	out := make([]byte, 0, 12+16*n+total)
+	out = be.AppendUint32(out, 0x00010000)
+	out = be.AppendUint16(out, uint16(n))
+	out = be.AppendUint16(out, uint16(16*search))
+	out = be.AppendUint16(out, uint16(sel))
+	out = be.AppendUint16(out, uint16(16*n-16*search))
 	off := 12 + 16*n
 	headOff := 0
 	for _, t := range tags {
 		b := tables[t]
-		out.WriteString(t)
-		binary.Write(&out, binary.BigEndian, [3]uint32{checksum(b), uint32(off), uint32(len(b))})
+		out = append(out, t...)
+		out = be.AppendUint32(out, checksum(b))
+		out = be.AppendUint32(out, uint32(off))
+		out = be.AppendUint32(out, uint32(len(b)))
 		if t == "head" {
 			headOff = off
 		}
 		off += (len(b) + 3) &^ 3
 	}
 	for _, t := range tags {
-		out.Write(tables[t])
-		for out.Len()%4 != 0 {
-			out.WriteByte(0)
+		out = append(out, tables[t]...)
+		for len(out)%4 != 0 {
+			out = append(out, 0)
 		}
 	}
-	buf := out.Bytes()
 	if headOff > 0 {
-		binary.BigEndian.PutUint32(buf[headOff+8:], 0xB1B0AFBA-checksum(buf))
+		be.PutUint32(out[headOff+8:], 0xB1B0AFBA-checksum(out))
 	}
-	return buf
+	return out
 }
