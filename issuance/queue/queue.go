@@ -63,8 +63,8 @@ type Queue interface {
 	Enqueue(ctx context.Context, caseID string, payload []byte) error
 	// Consume runs the consumer named consumer, calling handle for one job
 	// at a time, until ctx ends (it then returns nil) or the queue is
-	// closed (ErrClosed). Consumer names must be unique among the running
-	// Consume calls of one Queue; a job still being handled when ctx ends is
+	// closed (ErrClosed). The consumer name labels the worker in logs and
+	// in Redis; names may repeat. A job still being handled when ctx ends is
 	// waited for. Outages of the backing store are retried with backoff.
 	Consume(ctx context.Context, consumer string, handle Handler) error
 	// DeadLetters returns up to limit dead letters, oldest first.
@@ -83,7 +83,7 @@ type Queue interface {
 var (
 	// ErrClosed is returned by calls on a closed queue.
 	ErrClosed = errors.New("queue: closed")
-	// ErrInvalid marks bad arguments (empty case id, oversize payload, bad consumer name).
+	// ErrInvalid marks bad arguments (empty case id, oversize payload, bad consumer name, bad Options).
 	ErrInvalid = errors.New("queue: invalid argument")
 	// ErrUnavailable marks a backing store that does not answer (Redis down or too slow).
 	ErrUnavailable = errors.New("queue: unavailable")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +38,9 @@ import (
 // the stream "{Name}:dead" (fields id, case, payload, attempts, reason,
 // failed_at) and acknowledged, atomically.
 //
-// Consumer names are suffixed with a random id per Redis value, so two
-// processes may use the same names; consumers idle for 4×ReclaimAfter with
+// The group's consumer names are the names given to Consume suffixed with a
+// random id per Redis value and a count per call, so that two processes, or
+// two calls, may use the same name; consumers idle for 4×ReclaimAfter with
 // no pending entries are removed from the group.
 type Redis struct {
 	c                   redis.UniversalClient
@@ -48,10 +50,10 @@ type Redis struct {
 
 	groupReady atomic.Bool
 
-	mu     sync.Mutex
-	active map[string]bool
-	closed bool
-	done   chan struct{}
+	mu        sync.Mutex
+	consumers uint64 // Consume calls so far
+	closed    bool
+	done      chan struct{}
 }
 
 var _ Queue = (*Redis)(nil)
@@ -77,7 +79,6 @@ func NewRedis(client redis.UniversalClient, opts Options) (*Redis, error) {
 		c: client, opts: opts,
 		jobs: base + "jobs", dead: base + "dead", reasons: base + "reasons",
 		instance: hex.EncodeToString(id[:]),
-		active:   make(map[string]bool),
 		done:     make(chan struct{}),
 	}, nil
 }
@@ -128,21 +129,13 @@ func (r *Redis) Consume(ctx context.Context, consumer string, handle Handler) er
 		r.mu.Unlock()
 		return ErrClosed
 	}
-	if r.active[consumer] {
-		r.mu.Unlock()
-		return fmt.Errorf("queue: consumer %q is already running: %w", consumer, ErrInvalid)
-	}
-	r.active[consumer] = true
+	r.consumers++
+	name := consumer + "@" + r.instance + "-" + strconv.FormatUint(r.consumers, 10)
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.active, consumer)
-		r.mu.Unlock()
-	}()
 
 	ctx, cancel := mergeDone(ctx, r.done)
 	defer cancel()
-	c := &redisConsumer{r: r, name: consumer + "@" + r.instance, handle: handle, cursor: "0-0"}
+	c := &redisConsumer{r: r, name: name, handle: handle, cursor: "0-0"}
 	var bo backoff
 	failing := false
 	for ctx.Err() == nil {
@@ -387,18 +380,17 @@ func (c *redisConsumer) process(ctx context.Context, batch []fetched) {
 		if !held[f.job.ID] {
 			continue
 		}
-		delete(held, f.job.ID)
 		switch {
 		case f.malformed != nil:
 			c.deadLetter(ctx, f.job, "malformed queue entry: "+f.malformed.Error())
-			continue
 		case f.job.Attempt > r.opts.MaxAttempts:
 			f.job.Attempt-- // the count includes this claim, which is not an attempt
 			c.deadLetter(ctx, f.job, abandonedReason(f.job.Attempt, f.reason))
-			continue
+		default:
+			err := runJob(ctx, f.job, c.handle, tick.C, renew, r.opts.Logger)
+			c.finish(ctx, f.job, err)
 		}
-		err := runJob(ctx, f.job, c.handle, tick.C, renew, r.opts.Logger)
-		c.finish(ctx, f.job, err)
+		delete(held, f.job.ID)
 	}
 }
 
