@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/ecert/ecert/certgen"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/signing/pdfsig"
@@ -102,6 +103,33 @@ func BenchmarkVerifyOFD(b *testing.B) {
 	for b.Loop() {
 		if r := verify.OFD(doc, f.opts); !r.OK {
 			b.Fatal(r.Checks)
+		}
+	}
+}
+
+// BenchmarkVerifyCopy verifies real rendered and signed certificates: a
+// usage copy (with the printed-usage-validity check) and an original.
+func BenchmarkVerifyCopy(b *testing.B) {
+	f := newFixture(b)
+	docs := []struct {
+		name string
+		c    *certgen.Certificate
+		meta map[string]string
+	}{
+		{"copy", certificate("2026-03-04", "2026-08-30"), copyMeta("2026-03-04", "2026-08-30")},
+		{"original", certificate("", ""), map[string]string{signing.MetaKind: "original"}},
+	}
+	for _, format := range formats {
+		for _, d := range docs {
+			doc := f.rendered(b, format, d.c, d.meta)
+			b.Run(format+"/"+d.name, func(b *testing.B) {
+				b.SetBytes(int64(len(doc)))
+				for b.Loop() {
+					if r := verify.File(doc, f.opts); !r.OK {
+						b.Fatal(r.Checks)
+					}
+				}
+			})
 		}
 	}
 }

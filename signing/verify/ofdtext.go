@@ -48,7 +48,7 @@ func ofdText(b []byte, out *textBuf) error {
 	d.Strict = true
 	depth, inCode := 0, 0
 	for !out.full {
-		tok, err := d.Token()
+		tok, err := d.RawToken()
 		if err == io.EOF {
 			return nil
 		}

@@ -149,6 +149,13 @@ func (l *lexer) next() (pobj, error) {
 		return pobj{}, nil
 	}
 	if c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9') {
+		if !l.refs {
+			// Content streams and CMaps: operand values are not needed.
+			if isNumber(tok) {
+				return pobj{k: pNum}, nil
+			}
+			return pobj{k: pOp, s: opName(tok)}, nil
+		}
 		f, err := strconv.ParseFloat(string(tok), 64)
 		if err != nil {
 			return pobj{k: pOp, s: string(tok)}, nil
@@ -160,7 +167,73 @@ func (l *lexer) next() (pobj, error) {
 		}
 		return pobj{k: pNum, num: f}, nil
 	}
-	return pobj{k: pOp, s: string(tok)}, nil
+	return pobj{k: pOp, s: opName(tok)}, nil
+}
+
+// isNumber reports whether tok is a PDF number: sign, digits, one point.
+func isNumber(tok []byte) bool {
+	if tok[0] == '+' || tok[0] == '-' {
+		tok = tok[1:]
+	}
+	digits, point := 0, false
+	for _, ch := range tok {
+		switch {
+		case ch >= '0' && ch <= '9':
+			digits++
+		case ch == '.' && !point:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+// opName returns the operator without allocating for the common ones.
+func opName(tok []byte) string {
+	switch string(tok) {
+	case "q":
+		return "q"
+	case "Q":
+		return "Q"
+	case "cm":
+		return "cm"
+	case "re":
+		return "re"
+	case "f":
+		return "f"
+	case "S":
+		return "S"
+	case "B":
+		return "B"
+	case "w":
+		return "w"
+	case "rg":
+		return "rg"
+	case "RG":
+		return "RG"
+	case "BT":
+		return "BT"
+	case "ET":
+		return "ET"
+	case "Td":
+		return "Td"
+	case "TD":
+		return "TD"
+	case "Tf":
+		return "Tf"
+	case "Tc":
+		return "Tc"
+	case "Tj":
+		return "Tj"
+	case "TJ":
+		return "TJ"
+	case "Do":
+		return "Do"
+	case "def":
+		return "def"
+	}
+	return string(tok)
 }
 
 var errEOF = errors.New("end of data")
@@ -403,7 +476,7 @@ func openPDF(b []byte) (*pdfFile, error) {
 	if i < 0 {
 		return nil, errors.New("pdf: no startxref")
 	}
-	l := &lexer{b: b, pos: i + len("startxref")}
+	l := &lexer{b: b, pos: i + len("startxref"), refs: true}
 	v, err := l.next()
 	off, ok := v.isInt()
 	if err != nil || !ok || off < 0 || off >= len(b) {
