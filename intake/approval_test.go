@@ -165,3 +165,13 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecode(b *testing.B) {
+	line := validLine(b)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := intake.Decode(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
