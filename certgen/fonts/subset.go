@@ -123,12 +123,61 @@ func (f *Font) SubsetGlyphs(runes []rune) ([]byte, map[rune]uint16, error) {
 		"maxp": maxp,
 		"post": post,
 	}
-	for _, t := range []string{"name", "OS/2", "cvt ", "fpgm", "prep", "gasp"} {
+	for _, t := range []string{"OS/2", "cvt ", "fpgm", "prep", "gasp"} {
 		if b := f.tables[t]; b != nil {
 			tables[t] = b
 		}
 	}
+	if b := f.tables["name"]; b != nil {
+		tables["name"] = f.subsetName(b)
+	}
 	return assemble(tables), gids, nil
+}
+
+// subsetName keeps the records of a format 0 name table that identify the
+// font (name IDs 0-6: copyright, family, subfamily, unique ID, full name,
+// version, PostScript name) and drops the long ones (licence text,
+// descriptions, URLs), which are most of a subset's size for some fonts.
+// A table it cannot read is kept as it is (the cached result per font).
+func (f *Font) subsetName(b []byte) []byte {
+	f.nameOnce.Do(func() { f.name = trimName(b) })
+	return f.name
+}
+
+func trimName(b []byte) []byte {
+	if len(b) < 6 || be16(b, 0) != 0 {
+		return b
+	}
+	count, strOff := be16(b, 2), be16(b, 4)
+	if 6+12*count > len(b) || strOff > len(b) {
+		return b
+	}
+	type rec struct{ hdr, str []byte }
+	var keep []rec
+	for i := 0; i < count; i++ {
+		r := b[6+12*i : 18+12*i]
+		id, ln, off := be16(r, 6), be16(r, 8), be16(r, 10)
+		if strOff+off+ln > len(b) {
+			return b
+		}
+		if id <= 6 {
+			keep = append(keep, rec{r, b[strOff+off : strOff+off+ln]})
+		}
+	}
+	be := binary.BigEndian
+	out := be.AppendUint16(nil, 0)
+	out = be.AppendUint16(out, uint16(len(keep)))
+	out = be.AppendUint16(out, uint16(6+12*len(keep)))
+	off := 0
+	for _, r := range keep {
+		out = append(out, r.hdr[:10]...)
+		out = be.AppendUint16(out, uint16(off))
+		off += len(r.str)
+	}
+	for _, r := range keep {
+		out = append(out, r.str...)
+	}
+	return out
 }
 
 func (f *Font) lsb(g int) int {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // Limits on what Parse accepts.
@@ -38,6 +39,8 @@ type Font struct {
 	ascent      int
 	descent     int // negative, font units
 	cmap        map[rune]uint16
+	nameOnce    sync.Once
+	name        []byte // name table of subsets (subsetName)
 }
 
 func be16(b []byte, off int) int { return int(binary.BigEndian.Uint16(b[off:])) }
