@@ -23,7 +23,7 @@ const (
 	maxAttempts = 1 << 20 // a delivery count we believe
 )
 
-var errMalformed = errors.New("malformed entry")
+var errMalformed = errors.New("malformed queue entry")
 
 // str returns a stream field value as a string. go-redis gives strings;
 // Lua replies may also hold integers.

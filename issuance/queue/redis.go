@@ -382,7 +382,7 @@ func (c *redisConsumer) process(ctx context.Context, batch []fetched) {
 		}
 		switch {
 		case f.malformed != nil:
-			c.deadLetter(ctx, f.job, "malformed queue entry: "+f.malformed.Error())
+			c.deadLetter(ctx, f.job, truncate(f.malformed.Error(), MaxReasonLen))
 		case f.job.Attempt > r.opts.MaxAttempts:
 			f.job.Attempt-- // the count includes this claim, which is not an attempt
 			c.deadLetter(ctx, f.job, abandonedReason(f.job.Attempt, f.reason))
