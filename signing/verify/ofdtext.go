@@ -22,6 +22,7 @@ func ofdPageText(pkg *ofdsig.Package, docRoot string, doc *ofdsig.DocumentXML) (
 	}
 	var out textBuf
 	var problems []string
+	budget := maxDecodedTotal
 	for i, p := range doc.Pages {
 		name, err := ofdsig.Resolve(docRoot, p.BaseLoc)
 		if err != nil {
@@ -33,6 +34,10 @@ func ofdPageText(pkg *ofdsig.Package, docRoot string, doc *ofdsig.DocumentXML) (
 			problems = append(problems, fmt.Sprintf("page %d: %v", i+1, err))
 			continue
 		}
+		if len(b) > budget {
+			return out.String(), problems, fmt.Errorf("ofd: page descriptions over %d bytes in all", maxDecodedTotal)
+		}
+		budget -= len(b)
 		if err := ofdText(b, &out); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 		}
