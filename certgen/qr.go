@@ -8,7 +8,7 @@ import (
 
 	"github.com/ecert/ecert/certgen/internal/deflate"
 
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/ecert/ecert/certgen/internal/qr"
 )
 
 // qrCacheSize bounds the QR cache: a certificate's code is used by its
@@ -34,11 +34,10 @@ func qrModules(url string) ([][]bool, error) {
 	if ok {
 		return mods, nil
 	}
-	q, err := qrcode.New(url, qrcode.Medium)
+	mods, err := qr.Encode([]byte(url))
 	if err != nil {
 		return nil, fmt.Errorf("certgen: QR code for %q: %w", url, err)
 	}
-	mods = q.Bitmap()
 	qrCache.Lock()
 	if _, ok := qrCache.m[url]; !ok {
 		if len(qrCache.order) >= qrCacheSize {
