@@ -582,8 +582,5 @@ func isUnavailable(err error) bool {
 	return false
 }
 
-func isNoGroup(err error) bool {
-	var re redis.Error
-	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOGROUP") ||
-		strings.Contains(err.Error(), "NOGROUP")
-}
+// isNoGroup reports a missing stream or group, also from inside a script.
+func isNoGroup(err error) bool { return strings.Contains(err.Error(), "NOGROUP") }
