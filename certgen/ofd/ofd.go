@@ -12,7 +12,6 @@ package ofd
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"encoding/xml"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ecert/ecert/certgen/internal/deflate"
+	"github.com/klauspost/compress/flate"
 )
 
 // Namespace is the OFD 2016 XML namespace, always used with the prefix ofd:.
