@@ -109,6 +109,7 @@ func runContract(t *testing.T, open opener) {
 	t.Run("PermanentFailure", func(t *testing.T) { testPermanent(t, open) })
 	t.Run("PanicIsAFailure", func(t *testing.T) { testPanic(t, open) })
 	t.Run("ReclaimFromStoppedConsumer", func(t *testing.T) { testReclaimStuck(t, open) })
+	t.Run("AbandonedLastAttempt", func(t *testing.T) { testAbandonedLastAttempt(t, open) })
 	t.Run("ShutdownReleasesJob", func(t *testing.T) { testShutdownReleases(t, open) })
 	t.Run("LongJobsKeepTheirLease", func(t *testing.T) { testLongJobs(t, open) })
 	t.Run("PendingCounts", func(t *testing.T) { testPending(t, open) })
@@ -305,6 +306,43 @@ func testReclaimStuck(t *testing.T, open opener) {
 	}
 	if d := deadLetters(t, qb); len(d) != 0 {
 		t.Errorf("dead letters: %+v", d)
+	}
+}
+
+// testAbandonedLastAttempt: the consumer of a job's last attempt stops
+// without an answer; the job is dead-lettered by the next consumer that
+// finds it, not handled again.
+func testAbandonedLastAttempt(t *testing.T, open opener) {
+	opts := fastOptions()
+	opts.MaxAttempts = 1
+	peer := open(t, opts)
+	qa, qb := peer(), peer()
+	got := make(chan Job, 1)
+	unblock := make(chan struct{})
+	a := startConsumers(t, qa, func(ctx context.Context, j Job) error {
+		got <- j
+		<-unblock
+		return nil
+	}, "a")
+	t.Cleanup(func() { close(unblock) })
+	if err := qa.Enqueue(context.Background(), "hang", []byte("h")); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	a.cancel()
+	var handledByB atomic.Int64
+	startConsumers(t, qb, func(ctx context.Context, j Job) error { handledByB.Add(1); return nil }, "b")
+	waitFor(t, "dead letter", func() bool { return len(deadLetters(t, qb)) == 1 })
+	d := deadLetters(t, qb)[0]
+	if d.Job.CaseID != "hang" || d.Job.Attempt != 1 || string(d.Job.Payload) != "h" ||
+		d.Reason != "consumer stopped without acknowledging attempt 1" {
+		t.Errorf("dead letter = %+v", d)
+	}
+	if n := handledByB.Load(); n != 0 {
+		t.Errorf("job handled again %d times after its last attempt", n)
+	}
+	if p := pending(t, qb); p != 0 {
+		t.Errorf("Pending = %d", p)
 	}
 }
 
