@@ -94,7 +94,7 @@ const (
 	// MaxCaseIDLen bounds a case id in bytes.
 	MaxCaseIDLen = 256
 	// MaxConsumerLen bounds a consumer name in bytes.
-	MaxConsumerLen = 64
+	MaxConsumerLen = 128
 	// MaxReasonLen bounds a kept failure reason in bytes; longer reasons are cut.
 	MaxReasonLen  = 2048
 	maxPayloadCap = 64 << 20
