@@ -22,7 +22,7 @@ const (
 	maxTextBytes        = 1 << 20  // extracted text
 	maxFontsPerDocument = 256      // fonts (and ToUnicode CMaps) read
 	maxOperands         = 64       // operands before a content-stream operator
-	maxCMapOperands     = 4096     // operands inside one CMap block
+	maxCMapOperands     = 4096     // operands before a CMap operator
 	maxCMapEntries      = 1 << 16  // bfchar codes (array ranges included) per CMap
 	maxCMapRanges       = 1 << 14  // bfrange ranges per CMap
 	maxCMapSpaces       = 64       // codespace ranges per CMap
@@ -74,11 +74,13 @@ func utf16BE(s string) []uint16 {
 }
 
 // parseCMap reads the codespace ranges, bfchar and bfrange entries of a
-// ToUnicode CMap, bounded in operands, entries and ranges.
+// ToUnicode CMap, bounded in operands, entries and ranges. Entries are
+// applied as soon as each is complete, so a block may be of any length.
 func parseCMap(data []byte) (*cmap, error) {
 	cm := &cmap{single: map[uint64]string{}}
 	l := &lexer{b: data}
 	var ops []pobj
+	block := "" // inside begin<block> … end<block>
 	for {
 		v, err := l.next()
 		if err == errEOF {
@@ -89,75 +91,22 @@ func parseCMap(data []byte) (*cmap, error) {
 		}
 		if v.k != pOp {
 			if len(ops) >= maxCMapOperands {
-				return nil, fmt.Errorf("ToUnicode CMap: more than %d operands in one block", maxCMapOperands)
+				return nil, fmt.Errorf("ToUnicode CMap: more than %d operands before an operator", maxCMapOperands)
 			}
 			ops = append(ops, v)
+			if n := cmapGroup[block]; n > 0 && len(ops) == n {
+				if err := cm.apply(block, ops); err != nil {
+					return nil, err
+				}
+				ops = ops[:0]
+			}
 			continue
 		}
 		switch v.s {
-		case "endcodespacerange":
-			for i := 0; i+1 < len(ops); i += 2 {
-				lo, ok1 := codeOf(ops[i].s)
-				hi, ok2 := codeOf(ops[i+1].s)
-				if ops[i].k != pString || !ok1 || !ok2 || len(ops[i].s) != len(ops[i+1].s) {
-					continue
-				}
-				if len(cm.spaces) >= maxCMapSpaces {
-					return nil, fmt.Errorf("ToUnicode CMap: more than %d codespace ranges", maxCMapSpaces)
-				}
-				cm.spaces = append(cm.spaces, codespace{len(ops[i].s), lo, hi})
-			}
-		case "endbfchar":
-			for i := 0; i+1 < len(ops); i += 2 {
-				c, ok := codeOf(ops[i].s)
-				if ops[i].k != pString || !ok || ops[i+1].k != pString {
-					continue
-				}
-				if len(cm.single) >= maxCMapEntries {
-					return nil, fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
-				}
-				cm.single[codeKey(len(ops[i].s), c)] = string(utf16.Decode(utf16BE(ops[i+1].s)))
-			}
-		case "endbfrange":
-			for i := 0; i+2 < len(ops); i += 3 {
-				lo, ok1 := codeOf(ops[i].s)
-				hi, ok2 := codeOf(ops[i+1].s)
-				n := len(ops[i].s)
-				if ops[i].k != pString || ops[i+1].k != pString || !ok1 || !ok2 || len(ops[i+1].s) != n || hi < lo {
-					continue
-				}
-				switch d := ops[i+2]; d.k {
-				case pArray:
-					for k, e := range d.a {
-						if uint64(k) > uint64(hi-lo) {
-							break
-						}
-						if e.k != pString {
-							continue
-						}
-						if len(cm.single) >= maxCMapEntries {
-							return nil, fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
-						}
-						cm.single[codeKey(n, lo+uint32(k))] = string(utf16.Decode(utf16BE(e.s)))
-					}
-				case pString:
-					u := utf16BE(d.s)
-					if len(u) == 0 {
-						continue
-					}
-					if lo == hi {
-						if len(cm.single) >= maxCMapEntries {
-							return nil, fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
-						}
-						cm.single[codeKey(n, lo)] = string(utf16.Decode(u))
-						continue
-					}
-					if len(cm.ranges) >= maxCMapRanges {
-						return nil, fmt.Errorf("ToUnicode CMap: more than %d ranges", maxCMapRanges)
-					}
-					cm.ranges = append(cm.ranges, cmapRange{n, lo, hi, u})
-				}
-			}
+		case "begincodespacerange", "beginbfchar", "beginbfrange":
+			block = v.s[len("begin"):]
+		case "endcodespacerange", "endbfchar", "endbfrange":
+			block = ""
 		}
 		ops = ops[:0]
 	}
@@ -166,6 +115,79 @@ func parseCMap(data []byte) (*cmap, error) {
 		return a.n < b.n || a.n == b.n && a.lo < b.lo
 	})
 	return cm, nil
+}
+
+// cmapGroup is the number of operands of one entry of each CMap block.
+var cmapGroup = map[string]int{"codespacerange": 2, "bfchar": 2, "bfrange": 3}
+
+// apply adds one complete entry (ops) of block to the CMap.
+func (cm *cmap) apply(block string, ops []pobj) error {
+	switch block {
+	case "codespacerange":
+		for i := 0; i+1 < len(ops); i += 2 {
+			lo, ok1 := codeOf(ops[i].s)
+			hi, ok2 := codeOf(ops[i+1].s)
+			if ops[i].k != pString || !ok1 || !ok2 || len(ops[i].s) != len(ops[i+1].s) {
+				continue
+			}
+			if len(cm.spaces) >= maxCMapSpaces {
+				return fmt.Errorf("ToUnicode CMap: more than %d codespace ranges", maxCMapSpaces)
+			}
+			cm.spaces = append(cm.spaces, codespace{len(ops[i].s), lo, hi})
+		}
+	case "bfchar":
+		for i := 0; i+1 < len(ops); i += 2 {
+			c, ok := codeOf(ops[i].s)
+			if ops[i].k != pString || !ok || ops[i+1].k != pString {
+				continue
+			}
+			if len(cm.single) >= maxCMapEntries {
+				return fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
+			}
+			cm.single[codeKey(len(ops[i].s), c)] = string(utf16.Decode(utf16BE(ops[i+1].s)))
+		}
+	case "bfrange":
+		for i := 0; i+2 < len(ops); i += 3 {
+			lo, ok1 := codeOf(ops[i].s)
+			hi, ok2 := codeOf(ops[i+1].s)
+			n := len(ops[i].s)
+			if ops[i].k != pString || ops[i+1].k != pString || !ok1 || !ok2 || len(ops[i+1].s) != n || hi < lo {
+				continue
+			}
+			switch d := ops[i+2]; d.k {
+			case pArray:
+				for k, e := range d.a {
+					if uint64(k) > uint64(hi-lo) {
+						break
+					}
+					if e.k != pString {
+						continue
+					}
+					if len(cm.single) >= maxCMapEntries {
+						return fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
+					}
+					cm.single[codeKey(n, lo+uint32(k))] = string(utf16.Decode(utf16BE(e.s)))
+				}
+			case pString:
+				u := utf16BE(d.s)
+				if len(u) == 0 {
+					continue
+				}
+				if lo == hi {
+					if len(cm.single) >= maxCMapEntries {
+						return fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
+					}
+					cm.single[codeKey(n, lo)] = string(utf16.Decode(u))
+					continue
+				}
+				if len(cm.ranges) >= maxCMapRanges {
+					return fmt.Errorf("ToUnicode CMap: more than %d ranges", maxCMapRanges)
+				}
+				cm.ranges = append(cm.ranges, cmapRange{n, lo, hi, u})
+			}
+		}
+	}
+	return nil
 }
 
 // lookup maps one code of n bytes to text.
@@ -489,7 +511,11 @@ func (x *textExtractor) font(ref pobj) *pdfFont {
 			f.cmap, err = parseCMap(b)
 		}
 		if err != nil {
-			x.errs = append(x.errs, fmt.Sprintf("font %s: %v", x.f.resolve(d.get("BaseFont")).s, err))
+			name := x.f.resolve(d.get("BaseFont")).s
+			if name == "" {
+				name = fmt.Sprintf("object %d", num)
+			}
+			x.errs = append(x.errs, fmt.Sprintf("font %s: %v", name, err))
 		}
 	}
 	if num >= 0 {

@@ -129,6 +129,32 @@ endcmap CMapName currentdict /CMap defineresource pop end end`))
 	}
 }
 
+// TestParseCMapLongBlocks: one block may hold more entries than the
+// operand limit (gopdf writes every glyph in one block); the entry limit holds.
+func TestParseCMapLongBlocks(t *testing.T) {
+	block := func(n int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d beginbfchar\n", n)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "<%04X> <%04X>\n", i, 0x4E00+i)
+		}
+		return b.String() + "endbfchar"
+	}
+	cm, err := parseCMap([]byte(block(3 * maxCMapOperands)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := cm.lookup(2, 3*maxCMapOperands-1); !ok || s != string(rune(0x4E00+3*maxCMapOperands-1)) {
+		t.Fatalf("last entry %q %v", s, ok)
+	}
+	if _, err := parseCMap([]byte(block(maxCMapEntries) + "\n1 beginbfchar <FFFF> <0041> endbfchar")); err == nil || !strings.Contains(err.Error(), "entries") {
+		t.Fatalf("entry limit: %v", err)
+	}
+	if _, err := parseCMap([]byte(strings.Repeat("<00> ", maxCMapOperands+1))); err == nil {
+		t.Fatal("operand flood accepted")
+	}
+}
+
 func TestShowTextOperators(t *testing.T) {
 	fonts := map[string]*pdfFont{"F1": {}} // a simple font without ToUnicode: Latin-1
 	var out textBuf
