@@ -69,19 +69,24 @@ func (w *pdfWriter) stream(dict string, data []byte) {
 
 // appendNum writes v with at most 3 decimals and no trailing zeros.
 func appendNum(b []byte, v float64) []byte {
-	v = math.Round(v*1000) / 1000
-	if v == 0 {
-		return append(b, '0')
+	f := math.Round(v * 1000)
+	if math.Abs(f) >= 1e15 || math.IsNaN(f) {
+		return strconv.AppendFloat(b, v, 'f', -1, 64)
 	}
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return strconv.AppendInt(b, int64(v), 10)
+	iv := int64(f)
+	if iv < 0 {
+		b = append(b, '-')
+		iv = -iv
 	}
-	b = strconv.AppendFloat(b, v, 'f', 3, 64)
-	for b[len(b)-1] == '0' {
-		b = b[:len(b)-1]
-	}
-	if b[len(b)-1] == '.' {
-		b = b[:len(b)-1]
+	b = strconv.AppendInt(b, iv/1000, 10)
+	if frac := iv % 1000; frac != 0 {
+		d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		n := 3
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, '.')
+		b = append(b, d[:n]...)
 	}
 	return b
 }

@@ -1,7 +1,6 @@
 package fonts
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -262,14 +261,15 @@ func buildCmap(m [][2]int) []byte {
 	}
 	bmp = append(bmp, seg{0xFFFF, 0xFFFF, 0}) // required final segment; maps to .notdef
 
-	var f4 bytes.Buffer
+	be := binary.BigEndian
 	segX2 := 2 * len(bmp)
 	search, sel := 2, 0
 	for search*2 <= len(bmp) {
 		search *= 2
 		sel++
 	}
-	w := func(v int) { binary.Write(&f4, binary.BigEndian, uint16(v)) }
+	f4 := make([]byte, 0, 16+4*segX2)
+	w := func(v int) { f4 = be.AppendUint16(f4, uint16(v)) }
 	w(4)
 	w(16 + 4*segX2)
 	w(0)
@@ -295,9 +295,10 @@ func buildCmap(m [][2]int) []byte {
 		w(0)
 	}
 
-	var f12 bytes.Buffer
-	w32 := func(v int) { binary.Write(&f12, binary.BigEndian, uint32(v)) }
-	binary.Write(&f12, binary.BigEndian, [2]uint16{12, 0})
+	f12 := make([]byte, 0, 16+12*len(all))
+	w32 := func(v int) { f12 = be.AppendUint32(f12, uint32(v)) }
+	f12 = be.AppendUint16(f12, 12)
+	f12 = be.AppendUint16(f12, 0)
 	w32(16 + 12*len(all))
 	w32(0)
 	w32(len(all))
@@ -307,17 +308,19 @@ func buildCmap(m [][2]int) []byte {
 		w32(s.gid)
 	}
 
-	var out bytes.Buffer
-	binary.Write(&out, binary.BigEndian, [2]uint16{0, 2})
 	off4 := 4 + 2*8
-	off12 := off4 + f4.Len()
-	binary.Write(&out, binary.BigEndian, [2]uint16{3, 1})
-	binary.Write(&out, binary.BigEndian, uint32(off4))
-	binary.Write(&out, binary.BigEndian, [2]uint16{3, 10})
-	binary.Write(&out, binary.BigEndian, uint32(off12))
-	out.Write(f4.Bytes())
-	out.Write(f12.Bytes())
-	return out.Bytes()
+	off12 := off4 + len(f4)
+	out := make([]byte, 0, off12+len(f12))
+	out = be.AppendUint16(out, 0)
+	out = be.AppendUint16(out, 2)
+	out = be.AppendUint16(out, 3)
+	out = be.AppendUint16(out, 1)
+	out = be.AppendUint32(out, uint32(off4))
+	out = be.AppendUint16(out, 3)
+	out = be.AppendUint16(out, 10)
+	out = be.AppendUint32(out, uint32(off12))
+	out = append(out, f4...)
+	return append(out, f12...)
 }
 
 func checksum(b []byte) uint32 {

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ecert/ecert/certgen/internal/deflate"
 	"github.com/klauspost/compress/flate"
@@ -105,19 +106,52 @@ type Package struct {
 	MaxUnitID int
 }
 
-func num(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	s = strings.TrimRight(s, "0")
-	s = strings.TrimSuffix(s, ".")
-	if s == "-0" {
-		s = "0"
+// num writes v with at most 3 decimals and no trailing zeros.
+func num(v float64) string { return string(appendNum(nil, v)) }
+
+func appendNum(b []byte, v float64) []byte {
+	f := math.Round(v * 1000)
+	if math.Abs(f) >= 1e15 || math.IsNaN(f) {
+		return strconv.AppendFloat(b, v, 'f', -1, 64)
 	}
-	return s
+	iv := int64(f)
+	if iv < 0 {
+		b = append(b, '-')
+		iv = -iv
+	}
+	b = strconv.AppendInt(b, iv/1000, 10)
+	if frac := iv % 1000; frac != 0 {
+		d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		n := 3
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, '.')
+		b = append(b, d[:n]...)
+	}
+	return b
 }
 
-func box(r Rect) string { return num(r.X) + " " + num(r.Y) + " " + num(r.W) + " " + num(r.H) }
+func appendBox(b []byte, r Rect) []byte {
+	b = appendNum(b, r.X)
+	b = appendNum(append(b, ' '), r.Y)
+	b = appendNum(append(b, ' '), r.W)
+	return appendNum(append(b, ' '), r.H)
+}
 
-func color(c RGB) string { return fmt.Sprintf("%d %d %d", c.R, c.G, c.B) }
+func appendColor(b []byte, c RGB) []byte {
+	b = strconv.AppendInt(b, int64(c.R), 10)
+	b = strconv.AppendInt(append(b, ' '), int64(c.G), 10)
+	return strconv.AppendInt(append(b, ' '), int64(c.B), 10)
+}
+
+// appendEsc appends s escaped as XML character data.
+func appendEsc(b []byte, s string) []byte {
+	if utf8.ValidString(s) && !strings.ContainsAny(s, "&<>\"'\t\n\r") {
+		return append(b, s...)
+	}
+	return append(b, esc(s)...)
+}
 
 func esc(s string) string {
 	var b strings.Builder
@@ -175,16 +209,17 @@ func Build(d *Document) (*Package, error) {
 
 	pageID := next()
 	layerID := next()
-	var page strings.Builder
-	page.WriteString(header + `<ofd:Page xmlns:ofd="` + Namespace + `"><ofd:Content>`)
-	fmt.Fprintf(&page, `<ofd:Layer ID="%d" Type="Body">`, layerID)
+	pg := make([]byte, 0, 16<<10)
+	pg = append(pg, header+`<ofd:Page xmlns:ofd="`+Namespace+`"><ofd:Content><ofd:Layer ID="`...)
+	pg = strconv.AppendInt(pg, int64(layerID), 10)
+	pg = append(pg, `" Type="Body">`...)
 	for i, o := range d.Objects {
 		switch o := o.(type) {
 		case Text:
 			if o.Font < 0 || o.Font >= len(d.Fonts) {
 				return nil, fmt.Errorf("ofd: object %d: font %d not in the document", i, o.Font)
 			}
-			n := len([]rune(o.Text))
+			n := utf8.RuneCountInString(o.Text)
 			if n == 0 || len(o.DeltaX) != n-1 {
 				return nil, fmt.Errorf("ofd: object %d: %d glyphs need %d DeltaX values, have %d", i, n, n-1, len(o.DeltaX))
 			}
@@ -194,10 +229,13 @@ func Build(d *Document) (*Package, error) {
 			}
 			var bound Rect
 			var x, y float64
-			ctm := ""
+			pg = append(pg, `<ofd:TextObject ID="`...)
+			pg = strconv.AppendInt(pg, int64(next()), 10)
 			if o.Angle == 0 {
 				bound = Rect{o.X, o.Y - o.Size, w + 0.5, o.Size * 1.3}
 				x, y = 0, o.Size
+				pg = appendBox(append(pg, `" Boundary="`...), bound)
+				pg = append(pg, '"')
 			} else {
 				// Rotate about the anchor, which sits at (L, L) inside a square boundary.
 				L := w + o.Size
@@ -205,24 +243,35 @@ func Build(d *Document) (*Package, error) {
 				x, y = L, L
 				s, c := sincos(o.Angle)
 				a, b, cc, dd := c, -s, s, c
-				ctm = fmt.Sprintf(` CTM="%s %s %s %s %s %s"`, num6(a), num6(b), num6(cc), num6(dd), num(L-(a*L+cc*L)), num(L-(b*L+dd*L)))
+				pg = appendBox(append(pg, `" Boundary="`...), bound)
+				pg = fmt.Appendf(pg, `" CTM="%s %s %s %s %s %s"`, num6(a), num6(b), num6(cc), num6(dd), num(L-(a*L+cc*L)), num(L-(b*L+dd*L)))
 			}
-			fmt.Fprintf(&page, `<ofd:TextObject ID="%d" Boundary="%s"%s Font="%d" Size="%s"><ofd:FillColor Value="%s"/>`,
-				next(), box(bound), ctm, fontIDs[o.Font], num(o.Size), color(o.Fill))
-			fmt.Fprintf(&page, `<ofd:TextCode X="%s" Y="%s"`, num(x), num(y))
+			pg = append(pg, ` Font="`...)
+			pg = strconv.AppendInt(pg, int64(fontIDs[o.Font]), 10)
+			pg = appendNum(append(pg, `" Size="`...), o.Size)
+			pg = appendColor(append(pg, `"><ofd:FillColor Value="`...), o.Fill)
+			pg = appendNum(append(pg, `"/><ofd:TextCode X="`...), x)
+			pg = appendNum(append(pg, `" Y="`...), y)
+			pg = append(pg, '"')
 			if len(o.DeltaX) > 0 {
-				page.WriteString(` DeltaX="`)
-				page.WriteString(deltas(o.DeltaX))
-				page.WriteString(`"`)
+				pg = appendDeltas(append(pg, ` DeltaX="`...), o.DeltaX)
+				pg = append(pg, '"')
 			}
-			page.WriteString(`>` + esc(o.Text) + `</ofd:TextCode></ofd:TextObject>`)
+			pg = appendEsc(append(pg, '>'), o.Text)
+			pg = append(pg, `</ofd:TextCode></ofd:TextObject>`...)
 		case Picture:
 			if o.Image < 0 || o.Image >= len(d.Images) {
 				return nil, fmt.Errorf("ofd: object %d: image %d not in the document", i, o.Image)
 			}
 			b := o.Boundary
-			fmt.Fprintf(&page, `<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
-				next(), box(b), num(b.W), num(b.H), imageIDs[o.Image])
+			pg = append(pg, `<ofd:ImageObject ID="`...)
+			pg = strconv.AppendInt(pg, int64(next()), 10)
+			pg = appendBox(append(pg, `" Boundary="`...), b)
+			pg = appendNum(append(pg, `" CTM="`...), b.W)
+			pg = appendNum(append(pg, ` 0 0 `...), b.H)
+			pg = append(pg, ` 0 0" ResourceID="`...)
+			pg = strconv.AppendInt(pg, int64(imageIDs[o.Image]), 10)
+			pg = append(pg, `"/>`...)
 		case Box:
 			lw := o.LineWidth
 			if o.Stroke == nil {
@@ -230,30 +279,46 @@ func Build(d *Document) (*Package, error) {
 			}
 			b := o.Boundary
 			bound := Rect{b.X - lw/2, b.Y - lw/2, b.W + lw, b.H + lw}
-			fmt.Fprintf(&page, `<ofd:PathObject ID="%d" Boundary="%s"`, next(), box(bound))
+			pg = append(pg, `<ofd:PathObject ID="`...)
+			pg = strconv.AppendInt(pg, int64(next()), 10)
+			pg = appendBox(append(pg, `" Boundary="`...), bound)
+			pg = append(pg, '"')
 			if o.Stroke != nil {
-				fmt.Fprintf(&page, ` LineWidth="%s"`, num(lw))
+				pg = appendNum(append(pg, ` LineWidth="`...), lw)
+				pg = append(pg, '"')
 			} else {
-				page.WriteString(` Stroke="false"`)
+				pg = append(pg, ` Stroke="false"`...)
 			}
 			if o.Fill != nil {
-				page.WriteString(` Fill="true"`)
+				pg = append(pg, ` Fill="true"`...)
 			}
-			page.WriteString(`>`)
+			pg = append(pg, '>')
 			if o.Stroke != nil {
-				fmt.Fprintf(&page, `<ofd:StrokeColor Value="%s"/>`, color(*o.Stroke))
+				pg = appendColor(append(pg, `<ofd:StrokeColor Value="`...), *o.Stroke)
+				pg = append(pg, `"/>`...)
 			}
 			if o.Fill != nil {
-				fmt.Fprintf(&page, `<ofd:FillColor Value="%s"/>`, color(*o.Fill))
+				pg = appendColor(append(pg, `<ofd:FillColor Value="`...), *o.Fill)
+				pg = append(pg, `"/>`...)
 			}
 			h := lw / 2
-			fmt.Fprintf(&page, `<ofd:AbbreviatedData>M %s %s L %s %s L %s %s L %s %s C</ofd:AbbreviatedData></ofd:PathObject>`,
-				num(h), num(h), num(h+b.W), num(h), num(h+b.W), num(h+b.H), num(h), num(h+b.H))
+			pg = append(pg, `<ofd:AbbreviatedData>M `...)
+			for k, v := range [8]float64{h, h, h + b.W, h, h + b.W, h + b.H, h, h + b.H} {
+				if k > 0 {
+					if k%2 == 0 {
+						pg = append(pg, " L "...)
+					} else {
+						pg = append(pg, ' ')
+					}
+				}
+				pg = appendNum(pg, v)
+			}
+			pg = append(pg, ` C</ofd:AbbreviatedData></ofd:PathObject>`...)
 		default:
 			return nil, fmt.Errorf("ofd: object %d: unsupported type %T", i, o)
 		}
 	}
-	page.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
+	pg = append(pg, `</ofd:Layer></ofd:Content></ofd:Page>`...)
 	maxID := id
 
 	var doc strings.Builder
@@ -286,7 +351,7 @@ func Build(d *Document) (*Package, error) {
 		{"Doc_0/Document.xml", []byte(doc.String())},
 		{"Doc_0/PublicRes.xml", []byte(pub.String())},
 		{"Doc_0/DocumentRes.xml", []byte(docRes.String())},
-		{"Doc_0/Pages/Page_0/Content.xml", []byte(page.String())},
+		{"Doc_0/Pages/Page_0/Content.xml", pg},
 	}
 	all = append(all, files...)
 	return &Package{files: all, deflated: deflated, modified: created, PageID: pageID, MaxUnitID: maxID}, nil
@@ -300,29 +365,36 @@ func num6(v float64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// deltas writes DeltaX values, run-length encoding repeats as "g N v".
-func deltas(ds []float64) string {
-	var b strings.Builder
+// appendDeltas writes DeltaX values, run-length encoding repeats as "g N v".
+func appendDeltas(b []byte, ds []float64) []byte {
+	var cur, nxt [24]byte
+	first := true
 	for i := 0; i < len(ds); {
-		j := i
-		v := num(ds[i])
-		for j < len(ds) && num(ds[j]) == v {
+		v := appendNum(cur[:0], ds[i])
+		j := i + 1
+		for j < len(ds) && string(appendNum(nxt[:0], ds[j])) == string(v) {
 			j++
 		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
+		if !first {
+			b = append(b, ' ')
 		}
-		if j-i > 2 {
-			fmt.Fprintf(&b, "g %d %s", j-i, v)
-		} else {
-			b.WriteString(v)
-			if j-i == 2 {
-				b.WriteString(" " + v)
-			}
+		first = false
+		switch j - i {
+		case 1:
+			b = append(b, v...)
+		case 2:
+			b = append(b, v...)
+			b = append(b, ' ')
+			b = append(b, v...)
+		default:
+			b = append(b, "g "...)
+			b = strconv.AppendInt(b, int64(j-i), 10)
+			b = append(b, ' ')
+			b = append(b, v...)
 		}
 		i = j
 	}
-	return b.String()
+	return b
 }
 
 // Files returns the container's files in zip order.
