@@ -6,16 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ecert/ecert/internal/redisutil"
 )
 
 // Redis is the issue queue in a Redis stream (Redis 7.0 or later) read by
@@ -558,28 +557,10 @@ func mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if isUnavailable(err) {
+	if redisutil.IsUnavailable(err) {
 		return fmt.Errorf("queue: redis %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("queue: redis %s: %w", op, err)
-}
-
-func isUnavailable(err error) bool {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolExhausted),
-		errors.As(err, &ne), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	}
-	msg := err.Error()
-	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // isNoGroup reports a missing stream or group, also from inside a script.

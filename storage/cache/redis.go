@@ -5,13 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ecert/ecert/internal/redisutil"
 )
 
 // RedisConfig configures the Redis cache. The topology follows the fields:
@@ -232,26 +231,8 @@ func mapRedisErr(op string, err error) error {
 	if errors.Is(err, redis.Nil) {
 		return ErrMiss
 	}
-	if isUnavailable(err) {
+	if redisutil.IsUnavailable(err) {
 		return fmt.Errorf("cache: redis %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("cache: redis %s: %w", op, err)
-}
-
-func isUnavailable(err error) bool {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolExhausted),
-		errors.As(err, &ne), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	}
-	msg := err.Error()
-	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
