@@ -517,8 +517,16 @@ func rawHeaderTimes(h *zip.FileHeader) {
 
 // Bytes returns the zipped container.
 func (p *Package) Bytes() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := p.WriteTo(&b); err != nil {
+	size := 22 // end of central directory
+	for _, f := range p.files {
+		n := len(f.Data)
+		if d, ok := p.deflated[f.Name]; ok {
+			n = len(d)
+		}
+		size += n + 2*(46+len(f.Name)+9) // data, local and central headers
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := p.WriteTo(b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

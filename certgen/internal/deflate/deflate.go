@@ -49,25 +49,24 @@ type Stream struct {
 	Raw      []byte // the uncompressed bytes
 	Deflated []byte // raw DEFLATE of Raw
 	CRC32    uint32 // IEEE CRC-32 of Raw (zip)
-	Adler32  uint32 // Adler-32 of Raw (zlib)
+	zlib     []byte // header + Deflated + Adler-32; Deflated is a slice of it
 }
 
 // Compress deflates src with a pooled writer.
 func Compress(src []byte) *Stream {
-	var b bytes.Buffer
-	b.Grow(len(src)/2 + 64)
-	fw := Get(&b)
+	// Room for the zlib header, data that does not shrink, block headers
+	// and the Adler-32: the output never has to grow.
+	b := bytes.NewBuffer(make([]byte, 0, len(src)+len(src)/64+64))
+	b.Write([]byte{0x78, 0x01}) // zlib: 32 KB window, fastest level; 0x7801 % 31 == 0
+	fw := Get(b)
 	fw.Write(src) // writes to a bytes.Buffer cannot fail
 	fw.Close()
 	Put(fw)
-	return &Stream{Raw: src, Deflated: b.Bytes(), CRC32: crc32.ChecksumIEEE(src), Adler32: adler32.Checksum(src)}
+	z := binary.BigEndian.AppendUint32(b.Bytes(), adler32.Checksum(src))
+	return &Stream{Raw: src, Deflated: z[2 : len(z)-4 : len(z)-4], CRC32: crc32.ChecksumIEEE(src), zlib: z}
 }
 
 // Zlib returns the stream in zlib format: a two-byte header, the DEFLATE
-// data and the Adler-32 of the uncompressed bytes.
-func (s *Stream) Zlib() []byte {
-	out := make([]byte, 0, len(s.Deflated)+6)
-	out = append(out, 0x78, 0x01) // 32 KB window, fastest level; 0x7801 % 31 == 0
-	out = append(out, s.Deflated...)
-	return binary.BigEndian.AppendUint32(out, s.Adler32)
-}
+// data and the Adler-32 of the uncompressed bytes. The caller must not
+// modify it.
+func (s *Stream) Zlib() []byte { return s.zlib }
