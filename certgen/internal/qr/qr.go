@@ -249,10 +249,13 @@ func divisor(degree int) []byte {
 
 func remainder(data, div []byte) []byte {
 	r := make([]byte, len(div))
+	last := len(r) - 1
 	for _, b := range data {
 		f := b ^ r[0]
-		copy(r, r[1:])
-		r[len(r)-1] = 0
+		for i := 0; i < last; i++ {
+			r[i] = r[i+1]
+		}
+		r[last] = 0
 		if f == 0 {
 			continue
 		}
@@ -548,8 +551,7 @@ func addHistory(h *[7]int, run, n int) {
 	if h[0] == 0 {
 		run += n
 	}
-	copy(h[1:], h[:6])
-	h[0] = run
+	h[6], h[5], h[4], h[3], h[2], h[1], h[0] = h[5], h[4], h[3], h[2], h[1], h[0], run
 }
 
 // finderPatterns counts 1:1:3:1:1 patterns in the latest runs with at least

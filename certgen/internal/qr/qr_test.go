@@ -191,11 +191,20 @@ func TestDecodesWithZbarimg(t *testing.T) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	data := []byte("https://ecert.jst.ln.gov.cn/v/1.2.156.3005.2.11100000000013338W001.11210000MB0123456K.2025000123.001.1")
-	for b.Loop() {
-		if _, err := Encode(data); err != nil {
-			b.Fatal(err)
-		}
+	// A certificate URL (version 6) and a usage copy's (version 8).
+	for _, u := range []string{
+		"https://ecert.jst.ln.gov.cn/v/1.2.156.3005.2.11100000000013338W001.11210000MB0123456K.2025000123.001.1",
+		"https://ecert.jst.ln.gov.cn/v/1.2.156.3005.2.11100000000013338W001.11210000MB0123456K.2025000124.002.K?copy=JZ-2025-000042",
+	} {
+		data := []byte(u)
+		s, _ := encode(data, -1)
+		b.Run(fmt.Sprintf("v%d", (s.size-17)/4), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Encode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
