@@ -1,6 +1,7 @@
 package fonts
 
 import (
+	"bytes"
 	"testing"
 
 	"golang.org/x/image/font/sfnt"
@@ -43,4 +44,32 @@ func TestSubsetNameTable(t *testing.T) {
 	if got := trimName([]byte{0, 0, 0, 9, 0, 6}); len(got) != 6 {
 		t.Error("a name table with records beyond its end is not kept as it is")
 	}
+}
+
+// FuzzTrimName: any name table gives either itself back or a well-formed
+// format 0 table whose records all point inside its string storage.
+func FuzzTrimName(f *testing.F) {
+	for _, n := range []string{"DejaVuSans.ttf", "HanaMinB-subset.ttf"} {
+		f.Add(load(f, n).tables["name"])
+	}
+	f.Add([]byte{0, 0, 0, 1, 0, 18, 0, 3, 0, 1, 4, 9, 0, 1, 0, 2, 0, 0, 'a', 'b'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := trimName(b)
+		if bytes.Equal(out, b) {
+			return
+		}
+		if len(out) < 6 || be16(out, 0) != 0 {
+			t.Fatalf("trimmed table has no format 0 header: % x", out)
+		}
+		count, strOff := be16(out, 2), be16(out, 4)
+		if strOff != 6+12*count || strOff > len(out) {
+			t.Fatalf("count %d, string offset %d, %d bytes", count, strOff, len(out))
+		}
+		for i := 0; i < count; i++ {
+			r := out[6+12*i:]
+			if id, ln, off := be16(r, 6), be16(r, 8), be16(r, 10); id > 6 || strOff+off+ln > len(out) {
+				t.Fatalf("record %d: name ID %d, [%d,+%d) outside %d bytes", i, id, off, ln, len(out))
+			}
+		}
+	})
 }

@@ -11,6 +11,7 @@ package qr
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 )
 
@@ -121,14 +122,14 @@ func encode(data []byte, mask int) (*symbol, error) {
 		return s, nil
 	}
 	best, bestScore := 0, -1
-	work, scratch := make([]byte, n*n), make([]byte, n*n)
+	rows, cols := t.pack(base)
+	work := newPacked(n)
 	for k := 0; k < 8; k++ {
-		t.apply(work, base, k)
-		if sc := penaltyScratch(work, scratch, n); bestScore < 0 || sc < bestScore {
+		if sc := t.score(rows, cols, k, work); bestScore < 0 || sc < bestScore {
 			best, bestScore = k, sc
-			s.m, work = work, s.m
 		}
 	}
+	t.apply(s.m, base, best)
 	s.mask = best
 	return s, nil
 }
@@ -276,6 +277,10 @@ type verTables struct {
 	isFunc   []bool  // module belongs to a function pattern or format/version area
 	order    []int32 // data module positions in placement order
 	masks    [8][]byte
+	// packed[k] is what applying mask k changes (data modules and format
+	// information), as bit rows and bit columns: for any symbol of the
+	// version, masked = base XOR packed[k].
+	packedRows, packedCols [8]packed
 }
 
 var verCache [41]struct {
@@ -387,6 +392,14 @@ func buildTables(ver int) *verTables {
 		}
 		t.masks[k] = m
 	}
+	masked := make([]byte, n*n)
+	for k := range t.masks {
+		t.apply(masked, t.function, k)
+		for i := range masked {
+			masked[i] ^= t.function[i]
+		}
+		t.packedRows[k], t.packedCols[k] = t.pack(masked)
+	}
 	return t
 }
 
@@ -474,76 +487,127 @@ const (
 	penaltyN4 = 10
 )
 
-// penalty scores a masked symbol: runs of five or more modules of one
-// colour (N1), 2x2 blocks (N2), finder-like 1:1:3:1:1 patterns preceded
-// or followed by four light modules, each side counted, the area outside
-// the symbol counting as light (N3), and the deviation of the dark
-// proportion from 50 % in steps of 5 % (N4).
-func penalty(m []byte, n int) int {
-	return penaltyScratch(m, make([]byte, n*n), n)
+// packed holds a symbol's lines (rows or columns) as bits: module i of
+// line l is bit i%64 of word l*w + i/64; 1 = dark.
+type packed struct {
+	w    int // words per line
+	bits []uint64
 }
 
-// penaltyScratch is penalty using t (n*n bytes) for the columns.
-func penaltyScratch(m, t []byte, n int) int {
-	score := 0
-	for y := 0; y < n; y++ {
-		score += linePenalty(m[y*n:(y+1)*n], n)
-	}
+func newPacked(n int) packed {
+	w := (n + 63) / 64
+	return packed{w: w, bits: make([]uint64, n*w)}
+}
+
+// pack returns m's rows and columns as bits.
+func (t *verTables) pack(m []byte) (rows, cols packed) {
+	n := t.size
+	rows, cols = newPacked(n), newPacked(n)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
-			t[x*n+y] = m[y*n+x]
-		}
-	}
-	for x := 0; x < n; x++ {
-		score += linePenalty(t[x*n:(x+1)*n], n)
-	}
-	dark := 0
-	for _, v := range m[:n] {
-		dark += int(v)
-	}
-	for y := 1; y < n; y++ {
-		up, row := m[(y-1)*n:y*n], m[y*n:(y+1)*n]
-		dark += int(row[0])
-		for x := 1; x < n; x++ {
-			v := row[x]
-			dark += int(v)
-			if v == row[x-1] && v == up[x] && v == up[x-1] {
-				score += penaltyN2
+			if m[y*n+x] != 0 {
+				rows.bits[y*rows.w+x/64] |= 1 << (x % 64)
+				cols.bits[x*cols.w+y/64] |= 1 << (y % 64)
 			}
 		}
 	}
-	total := n * n
-	k := (abs(dark*20-total*10)+total-1)/total - 1
-	return score + k*penaltyN4
+	return rows, cols
 }
 
-// linePenalty scores N1 and N3 along one row or column.
-func linePenalty(line []byte, n int) int {
-	score := 0
-	var hist [7]int
-	color, run := byte(0), 0
-	for _, v := range line {
-		if v == color {
-			run++
-			if run == 5 {
-				score += penaltyN1
-			} else if run > 5 {
-				score++
+// score is the penalty of the symbol with rows and cols (unmasked, as
+// packed by pack) under mask k; work is scratch space of the same shape.
+func (t *verTables) score(rows, cols packed, k int, work packed) int {
+	n := t.size
+	for i, v := range rows.bits {
+		work.bits[i] = v ^ t.packedRows[k].bits[i]
+	}
+	sc := linesPenalty(work, n)
+	dark := 0
+	for _, v := range work.bits {
+		dark += bits.OnesCount64(v)
+	}
+	// N2: 2x2 blocks of one colour, from each pair of adjacent rows.
+	w := work.w
+	last := uint64(1)<<((n-1)%64) - 1 // valid block columns 0..n-2 in the last word
+	if (n-1)%64 == 0 {
+		last = ^uint64(0)
+	}
+	blocks := 0
+	for y := 1; y < n; y++ {
+		a, b := work.bits[(y-1)*w:y*w], work.bits[y*w:(y+1)*w]
+		for i := 0; i < w; i++ {
+			a1, b1 := a[i]>>1, b[i]>>1 // the module to the right
+			if i+1 < w {
+				a1 |= a[i+1] << 63
+				b1 |= b[i+1] << 63
 			}
-			continue
+			same := ^(a[i] ^ b[i]) & ^(a[i] ^ a1) & ^(b[i] ^ b1)
+			if i == (n-2)/64 {
+				same &= last
+			} else if i > (n-2)/64 {
+				same = 0
+			}
+			blocks += bits.OnesCount64(same)
 		}
-		addHistory(&hist, run, n)
-		if color == 0 {
-			score += finderPatterns(&hist) * penaltyN3
+	}
+	sc += blocks * penaltyN2
+	for i, v := range cols.bits {
+		work.bits[i] = v ^ t.packedCols[k].bits[i]
+	}
+	sc += linesPenalty(work, n)
+	total := n * n
+	kk := (abs(dark*20-total*10)+total-1)/total - 1
+	return sc + kk*penaltyN4
+}
+
+// linesPenalty scores N1 and N3 along every line of p, run by run: the
+// runs start where a module differs from the one before it.
+func linesPenalty(p packed, n int) int {
+	score := 0
+	w := p.w
+	endMask := ^uint64(0) // bits of the last word inside the line
+	if n%64 != 0 {
+		endMask = uint64(1)<<(n%64) - 1
+	}
+	for l := 0; l < n; l++ {
+		line := p.bits[l*w : (l+1)*w]
+		var hist [7]int
+		dark := false // colour of the current run; the first run is light (maybe empty)
+		prev := 0     // where the current run started
+		var carry uint64
+		for i, v := range line {
+			d := v ^ (v<<1 | carry) // bit j: module j differs from module j-1
+			carry = v >> 63
+			if i == w-1 {
+				d &= endMask
+			}
+			for d != 0 {
+				pos := i*64 + bits.TrailingZeros64(d)
+				d &= d - 1
+				run := pos - prev
+				if run >= 5 {
+					score += penaltyN1 + run - 5
+				}
+				addHistory(&hist, run, n)
+				if !dark {
+					score += finderPatterns(&hist) * penaltyN3
+				}
+				dark = !dark
+				prev = pos
+			}
 		}
-		color, run = v, 1
+		run := n - prev
+		if run >= 5 {
+			score += penaltyN1 + run - 5
+		}
+		if dark { // close a dark run, then the light border
+			addHistory(&hist, run, n)
+			run = 0
+		}
+		addHistory(&hist, run+n, n)
+		score += finderPatterns(&hist) * penaltyN3
 	}
-	if color == 1 { // close a dark run, then the light border
-		addHistory(&hist, run, n)
-		run = 0
-	}
-	addHistory(&hist, run+n, n)
-	return score + finderPatterns(&hist)*penaltyN3
+	return score
 }
 
 // addHistory pushes a run length; the first run gets the light border added.
