@@ -3,8 +3,10 @@ package certgen
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"regexp"
+	"sync"
 	"testing"
 )
 
@@ -62,6 +64,62 @@ func TestQRPNGMatchesModules(t *testing.T) {
 			if dark := r == 0; dark != mods[y/scale][x/scale] {
 				t.Fatalf("pixel (%d,%d) dark=%v, module says %v", x, y, dark, mods[y/scale][x/scale])
 			}
+		}
+	}
+}
+
+// Renderers are shared by workers: concurrent renderings (pooled
+// compressors, QR cache, seal and font caches) give the serial bytes.
+func TestConcurrentRenderingMatchesSerial(t *testing.T) {
+	r := defaultRenderer(t)
+	ctx := context.Background()
+	base := loadRecord(t, "zhang.json")
+	const n = 12
+	want := make([][2][]byte, n)
+	for i := range want {
+		p, o, err := r.Render(ctx, distinct(base, 1000+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = [2][]byte{p, o}
+	}
+	errs := make(chan error, 3*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		for mode := range 3 {
+			wg.Go(func() {
+				c := distinct(base, 1000+i)
+				var got []byte
+				var err error
+				switch mode {
+				case 0:
+					var o []byte
+					got, o, err = r.Render(ctx, c)
+					if err == nil && !bytes.Equal(o, want[i][1]) {
+						err = fmt.Errorf("certificate %d: concurrent Render OFD differs", i)
+					}
+				case 1:
+					got, err = r.PDF(ctx, c)
+				case 2:
+					var o []byte
+					o, err = r.OFD(ctx, c)
+					got = want[i][0]
+					if err == nil && !bytes.Equal(o, want[i][1]) {
+						err = fmt.Errorf("certificate %d: concurrent OFD differs", i)
+					}
+				}
+				if err == nil && !bytes.Equal(got, want[i][0]) {
+					err = fmt.Errorf("certificate %d: concurrent PDF differs (mode %d)", i, mode)
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
 		}
 	}
 }
