@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -184,14 +185,35 @@ type signedFile struct {
 	data   []byte
 }
 
-// renderAndSign renders doc to OFD and PDF and signs both with metadata.
-func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, now time.Time, meta map[string]string) ([]signedFile, error) {
-	pdf, err := s.rnd.PDF(ctx, doc)
+// renderAndSign renders doc from one layout and signs the formats wanted
+// ("ofd", "pdf"; both when none are named) with metadata.
+func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, now time.Time, meta map[string]string, formats ...string) ([]signedFile, error) {
+	want := func(f string) bool { return len(formats) == 0 || slices.Contains(formats, f) }
+	out, err := s.rnd.RenderOutput(ctx, doc)
 	if err != nil {
-		return nil, fmt.Errorf("render pdf: %w: %w", err, ErrPermanent)
+		return nil, fmt.Errorf("render: %w: %w", err, ErrPermanent)
 	}
+	var files []signedFile
+	if want("ofd") {
+		f, err := s.signOFD(ctx, out, now, meta)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	if want("pdf") {
+		f, err := s.signPDF(ctx, out, now, meta)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func (s *Service) signPDF(ctx context.Context, out *certgen.Output, now time.Time, meta map[string]string) (signedFile, error) {
 	r := s.rnd.SealRectPDF()
-	signedPDF, err := pdfsig.Sign(ctx, pdf, s.sig, pdfsig.Options{
+	signedPDF, err := pdfsig.Sign(ctx, out.PDF, s.sig, pdfsig.Options{
 		Rect:       [4]float64{r.X, r.Y, r.X + r.W, r.Y + r.H},
 		Reason:     "电子注册证书签发",
 		Location:   s.cfg.Authority.Location,
@@ -201,11 +223,15 @@ func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, n
 		Metadata:   meta,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign pdf: %w", err)
+		return signedFile{}, fmt.Errorf("sign pdf: %w", err)
 	}
-	ofd, err := s.rnd.OFD(ctx, doc)
+	return signedFile{"pdf", signedPDF}, nil
+}
+
+func (s *Service) signOFD(ctx context.Context, out *certgen.Output, now time.Time, meta map[string]string) (signedFile, error) {
+	ofd, err := out.OFD.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("render ofd: %w: %w", err, ErrPermanent)
+		return signedFile{}, fmt.Errorf("render ofd: %w", err)
 	}
 	b := s.rnd.SealRect()
 	signedOFD, err := ofdsig.Sign(ctx, ofd, s.sig, s.sealDER, ofdsig.Options{
@@ -214,9 +240,9 @@ func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, n
 		Metadata: meta,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign ofd: %w", err)
+		return signedFile{}, fmt.Errorf("sign ofd: %w", err)
 	}
-	return []signedFile{{"ofd", signedOFD}, {"pdf", signedPDF}}, nil
+	return signedFile{"ofd", signedOFD}, nil
 }
 
 var contentTypes = map[string]string{"ofd": "application/ofd", "pdf": "application/pdf"}

@@ -276,17 +276,11 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, cert regis
 		signing.MetaUsageValidFrom:      registration.Today(from).String(),
 		signing.MetaUsageValidUntil:     lastDay.String(),
 	}
-	files, err := s.renderAndSign(ctx, doc, now, meta)
+	files, err := s.renderAndSign(ctx, doc, now, meta, req.Format)
 	if err != nil {
 		return Copy{}, fmt.Errorf("copy of %s: %w", cert.CertificateNo, err)
 	}
-	var f signedFile
-	for _, x := range files {
-		if x.format == req.Format {
-			f = x
-		}
-	}
-	objs, err := s.putAll(ctx, fmt.Sprintf("copies/%s/%s-", cert.CertificateNo, copyID), []signedFile{f})
+	objs, err := s.putAll(ctx, fmt.Sprintf("copies/%s/%s-", cert.CertificateNo, copyID), files)
 	if err != nil {
 		return Copy{}, err
 	}
