@@ -92,7 +92,7 @@ func TestToUnicodeSurrogatePairs(t *testing.T) {
 	if !bytes.Contains(b, []byte("<D842DFB7>")) { // 𠮷 U+20BB7
 		t.Error("ToUnicode lacks the surrogate pair of U+20BB7")
 	}
-	if bfrangeNonBMP.Match(b) {
+	if nonBMPDestination.Match(b) {
 		t.Error("a 5/6-digit ToUnicode destination is left")
 	}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) || !bytes.HasSuffix(b, []byte("%%EOF\n")) || bytes.Contains(b, []byte("/ObjStm")) || bytes.Contains(b, []byte("/XRef")) {

@@ -41,8 +41,8 @@ type Renderer struct {
 
 type sealEntry struct {
 	once   sync.Once
-	png    []byte    // transparent (OFD)
-	pdfImg *pdfImage // indexed with a transparent key colour (PDF)
+	png    []byte // transparent (OFD)
+	pdfPNG []byte // paletted with a transparent key colour (PDF)
 	err    error
 }
 
@@ -166,7 +166,7 @@ type textOp struct {
 type imageOp struct {
 	Box
 	PNG    []byte
-	PDFImg *pdfImage
+	PDFPNG []byte
 }
 
 type qrOp struct {
@@ -290,7 +290,7 @@ func (r *Renderer) layout(ctx context.Context, c *Certificate) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.ops = append(p.ops, imageOp{Box: t.Seal, PNG: se.png, PDFImg: se.pdfImg})
+	p.ops = append(p.ops, imageOp{Box: t.Seal, PNG: se.png, PDFPNG: se.pdfPNG})
 	return p, nil
 }
 
@@ -330,7 +330,7 @@ func (r *Renderer) sealPicture(authority string) (*sealEntry, error) {
 	se.once.Do(func() {
 		defer func() {
 			if se.err == nil {
-				se.pdfImg, se.err = keyedImage(se.png, mustColor(r.tmpl.Background, RGB{255, 255, 255}))
+				se.pdfPNG, se.err = keyedPNG(se.png, mustColor(r.tmpl.Background, RGB{255, 255, 255}))
 			}
 		}()
 		if r.opt.SealPNG != nil {

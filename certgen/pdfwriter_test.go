@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// bfrangeNonBMP matches a ToUnicode entry whose destination is written as
+// nonBMPDestination matches a ToUnicode entry whose destination is written as
 // 5 or 6 hex digits (<20BB7>) instead of a UTF-16 surrogate pair: readers
 // misinterpret it. The writer must never produce one.
-var bfrangeNonBMP = regexp.MustCompile(`(?m)^<([0-9A-F]{4})>\s*(<([0-9A-F]{4})>\s*)?<([0-9A-F]{5,6})>$`)
+var nonBMPDestination = regexp.MustCompile(`(?m)^<([0-9A-F]{4})>\s*(<([0-9A-F]{4})>\s*)?<([0-9A-F]{5,6})>$`)
 
 func TestRenderMatchesSingleFormats(t *testing.T) {
 	r := defaultRenderer(t)

@@ -2,7 +2,6 @@ package certgen
 
 import (
 	"bytes"
-	"compress/zlib"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,22 +9,12 @@ import (
 	"image/png"
 )
 
-// pdfImage is a picture ready to be written as a PDF image XObject:
-// indices into an RGB palette, zlib-compressed once, with index 0 the
-// transparent colour key (/Mask [0 0]).
-type pdfImage struct {
-	W, H    int
-	Bits    int    // bits per index
-	Palette []byte // RGB triples
-	Data    []byte // zlib stream of the indices, rows padded to a byte
-}
-
-// keyedImage converts a transparent PNG into a 16-colour indexed picture
-// whose index 0 is fully transparent and whose other colours are the
-// picture blended over bg. A colour-key mask needs no soft-mask image, and
-// the compressed data is made once per seal, not per document; edges stay
-// smooth on the template background.
-func keyedImage(src []byte, bg RGB) (*pdfImage, error) {
+// keyedPNG converts a transparent PNG into a 16-colour paletted PNG whose
+// index 0 is fully transparent and whose other colours are the picture
+// blended over bg. gopdf embeds such a PNG as is (a colour-key /Mask, no
+// soft mask to split and recompress per document), which keeps PDF
+// rendering fast; edges stay smooth on the template background.
+func keyedPNG(src []byte, bg RGB) ([]byte, error) {
 	img, err := png.Decode(bytes.NewReader(src))
 	if err != nil {
 		return nil, fmt.Errorf("certgen: seal picture: %w", err)
@@ -42,31 +31,23 @@ func keyedImage(src []byte, bg RGB) (*pdfImage, error) {
 		}
 	}
 	const levels = 15
-	pal := []byte{bg.R, bg.G, bg.B} // index 0: masked out
+	pal := color.Palette{color.NRGBA{}}
 	for l := 1; l <= levels; l++ {
 		a := float64(l) / levels
 		mix := func(c, g uint8) uint8 { return uint8(float64(c)*a + float64(g)*(1-a) + 0.5) }
-		pal = append(pal, mix(ink.R, bg.R), mix(ink.G, bg.G), mix(ink.B, bg.B))
+		pal = append(pal, color.NRGBA{mix(ink.R, bg.R), mix(ink.G, bg.G), mix(ink.B, bg.B), 255})
 	}
-	// 4 bits per index, rows padded to a byte; compressed hard, once per seal.
-	w, h := b.Dx(), b.Dy()
-	stride := (w + 1) / 2
-	idx := make([]byte, stride*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			a := nrgba.NRGBAAt(b.Min.X+x, b.Min.Y+y).A
-			v := uint8((int(a)*levels + 127) / 255)
-			if x%2 == 0 {
-				v <<= 4
-			}
-			idx[y*stride+x/2] |= v
+	out := image.NewPaletted(b, pal)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			a := nrgba.NRGBAAt(x, y).A
+			out.SetColorIndex(x, y, uint8((int(a)*levels+127)/255))
 		}
 	}
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	zw.Write(idx)
-	if err := zw.Close(); err != nil {
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, out); err != nil {
 		return nil, fmt.Errorf("certgen: seal picture: %w", err)
 	}
-	return &pdfImage{W: w, H: h, Bits: 4, Palette: pal, Data: z.Bytes()}, nil
+	return buf.Bytes(), nil
 }
