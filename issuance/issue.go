@@ -228,21 +228,27 @@ func (s *Service) signPDF(ctx context.Context, out *certgen.Output, now time.Tim
 	return signedFile{"pdf", signedPDF}, nil
 }
 
+// signOFD seals the rendered OFD package before it is zipped, so the
+// package is zipped once and never read back.
 func (s *Service) signOFD(ctx context.Context, out *certgen.Output, now time.Time, meta map[string]string) (signedFile, error) {
-	ofd, err := out.OFD.Bytes()
-	if err != nil {
-		return signedFile{}, fmt.Errorf("render ofd: %w", err)
+	files := out.OFD.Files()
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
 	}
 	b := s.rnd.SealRect()
-	signedOFD, err := ofdsig.Sign(ctx, ofd, s.sig, s.sealDER, ofdsig.Options{
+	if err := ofdsig.SignContainer(ctx, out.OFD, names, s.sig, s.sealDER, ofdsig.Options{
 		Time:     now,
 		Boundary: [4]float64{b.X, b.Y, b.W, b.H},
 		Metadata: meta,
-	})
-	if err != nil {
+	}); err != nil {
 		return signedFile{}, fmt.Errorf("sign ofd: %w", err)
 	}
-	return signedFile{"ofd", signedOFD}, nil
+	signed, err := out.OFD.Bytes()
+	if err != nil {
+		return signedFile{}, fmt.Errorf("zip ofd: %w", err)
+	}
+	return signedFile{"ofd", signed}, nil
 }
 
 var contentTypes = map[string]string{"ofd": "application/ofd", "pdf": "application/pdf"}

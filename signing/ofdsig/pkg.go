@@ -146,10 +146,16 @@ func Resolve(from, loc string) (string, error) {
 
 // XML returns a file for XML parsing, enforcing MaxXMLSize.
 func (p *Package) XML(name string, lim Limits) ([]byte, error) {
+	b, ok := p.Files[name]
+	return xmlFile(name, b, ok, lim)
+}
+
+// xmlFile checks a file found (ok) in a package before XML parsing: it must
+// exist and stay within MaxXMLSize.
+func xmlFile(name string, b []byte, ok bool, lim Limits) ([]byte, error) {
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
-	b, ok := p.Files[name]
 	if !ok {
 		return nil, fmt.Errorf("ofd: %s missing from the package", name)
 	}

@@ -56,23 +56,119 @@ var (
 // certList. It returns the new package; files other than OFD.xml keep their
 // exact bytes.
 func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, opts Options) ([]byte, error) {
-	if opts.Time.IsZero() {
-		return nil, errors.New("ofdsig: signing time is required")
-	}
-	if opts.Boundary[2] <= 0 || opts.Boundary[3] <= 0 {
-		return nil, errors.New("ofdsig: empty stamp boundary")
-	}
-	if len(signer.Chain()) == 0 {
-		return nil, errors.New("ofdsig: signer has no certificate")
-	}
-	if _, err := ParseSeal(seal); err != nil {
-		return nil, fmt.Errorf("ofdsig: seal: %w", err)
+	if err := checkSignArgs(signer, seal, opts); err != nil {
+		return nil, err
 	}
 	pkg, err := ReadPackage(ofd, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
-	ofdXML, err := pkg.XML("OFD.xml", opts.Limits)
+	get := func(name string) ([]byte, bool) { b, ok := pkg.Files[name]; return b, ok }
+	sf, err := makeSignature(ctx, get, pkg.Names, signer, seal, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Zip: unchanged entries copied as stored, then the new files.
+	var out bytes.Buffer
+	out.Grow(len(ofd) + len(sf.signature) + len(sf.value) + 4096)
+	zw := zip.NewWriter(&out)
+	zw.RegisterCompressor(zip.Deflate, pooledDeflate)
+	for _, f := range pkg.zr.File {
+		if _, ok := pkg.Files[f.Name]; !ok {
+			continue
+		}
+		if f.Name == "OFD.xml" {
+			if err := deflateEntry(zw, "OFD.xml", sf.ofdXML, opts.Time); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := zw.Copy(f); err != nil {
+			return nil, fmt.Errorf("ofdsig: copy %s: %w", f.Name, err)
+		}
+	}
+	for _, e := range sf.added() {
+		if err := deflateEntry(zw, e.name, e.data, opts.Time); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("ofdsig: write package: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// Container is an OFD package that has not been zipped yet, such as the
+// renderer's output: SignContainer reads its files and adds the signature
+// to it without a zip round trip.
+type Container interface {
+	File(name string) ([]byte, bool)
+	Add(name string, data []byte) error
+	Replace(name string, data []byte) error
+}
+
+// SignContainer is Sign for a package still in memory: it digests the files
+// named by names (every file of the package), replaces OFD.xml and adds the
+// signature files to c. The caller zips c afterwards; the bytes it zips must
+// be the ones digested, so c must not change them.
+func SignContainer(ctx context.Context, c Container, names []string, signer signing.Signer, seal []byte, opts Options) error {
+	if err := checkSignArgs(signer, seal, opts); err != nil {
+		return err
+	}
+	sf, err := makeSignature(ctx, c.File, names, signer, seal, opts)
+	if err != nil {
+		return err
+	}
+	if err := c.Replace("OFD.xml", sf.ofdXML); err != nil {
+		return fmt.Errorf("ofdsig: %w", err)
+	}
+	for _, e := range sf.added() {
+		if err := c.Add(e.name, e.data); err != nil {
+			return fmt.Errorf("ofdsig: %w", err)
+		}
+	}
+	return nil
+}
+
+func checkSignArgs(signer signing.Signer, seal []byte, opts Options) error {
+	if opts.Time.IsZero() {
+		return errors.New("ofdsig: signing time is required")
+	}
+	if opts.Boundary[2] <= 0 || opts.Boundary[3] <= 0 {
+		return errors.New("ofdsig: empty stamp boundary")
+	}
+	if len(signer.Chain()) == 0 {
+		return errors.New("ofdsig: signer has no certificate")
+	}
+	if _, err := ParseSeal(seal); err != nil {
+		return fmt.Errorf("ofdsig: seal: %w", err)
+	}
+	return nil
+}
+
+// signatureFiles are the files a signature changes or adds.
+type signatureFiles struct {
+	ofdXML                       []byte // OFD.xml with metadata and the Signatures pointer
+	sigsName, sigName, valueName string
+	signatures, signature, value []byte
+}
+
+type namedFile struct {
+	name string
+	data []byte
+}
+
+func (sf *signatureFiles) added() []namedFile {
+	return []namedFile{{sf.sigsName, sf.signatures}, {sf.sigName, sf.signature}, {sf.valueName, sf.value}}
+}
+
+// makeSignature builds the signature of the package whose files get returns.
+func makeSignature(ctx context.Context, get func(string) ([]byte, bool), names []string, signer signing.Signer, seal []byte, opts Options) (*signatureFiles, error) {
+	xmlOf := func(name string) ([]byte, error) {
+		b, ok := get(name)
+		return xmlFile(name, b, ok, opts.Limits)
+	}
+	ofdXML, err := xmlOf("OFD.xml")
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +187,7 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 	if err != nil {
 		return nil, err
 	}
-	docXML, err := pkg.XML(docRoot, opts.Limits)
+	docXML, err := xmlOf(docRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -105,35 +201,41 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 	pageID := doc.Pages[opts.Page].ID
 	docDir := path.Dir(docRoot)
 	signsDir := path.Join(docDir, "Signs")
-	sigsName := path.Join(signsDir, "Signatures.xml")
-	sigName := path.Join(signsDir, "Sign_0", "Signature.xml")
-	valueName := path.Join(signsDir, "Sign_0", "SignedValue.dat")
-	for _, n := range []string{sigsName, sigName, valueName} {
-		if _, exists := pkg.Files[n]; exists {
+	sf := &signatureFiles{
+		sigsName:  path.Join(signsDir, "Signatures.xml"),
+		sigName:   path.Join(signsDir, "Sign_0", "Signature.xml"),
+		valueName: path.Join(signsDir, "Sign_0", "SignedValue.dat"),
+	}
+	for _, n := range []string{sf.sigsName, sf.sigName, sf.valueName} {
+		if _, exists := get(n); exists {
 			return nil, fmt.Errorf("ofdsig: package already contains %s", n)
 		}
 	}
 
 	// 1. Final OFD.xml with the metadata and the Signatures pointer.
-	newOFD, err := rewriteOFDXML(ofdXML, "/"+sigsName, opts.Metadata)
-	if err != nil {
+	if sf.ofdXML, err = rewriteOFDXML(ofdXML, "/"+sf.sigsName, opts.Metadata); err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{}
-	for n, b := range pkg.Files {
+	// 2. Signatures.xml (protected too: no later signature may be slipped in).
+	sf.signatures = []byte(xml.Header[:len(xml.Header)-1] + "\n" +
+		`<ofd:Signatures xmlns:ofd="` + Namespace + `"><ofd:MaxSignId>2</ofd:MaxSignId>` +
+		`<ofd:Signature ID="1" Type="Seal" BaseLoc="/` + sf.sigName + `"/></ofd:Signatures>`)
+	// 3. Signature.xml with the digest of every file.
+	files := make(map[string][]byte, len(names)+1)
+	for _, n := range names {
+		b, ok := get(n)
+		if !ok {
+			return nil, fmt.Errorf("ofd: package has no %s", n)
+		}
 		files[n] = b
 	}
-	files["OFD.xml"] = newOFD
-	// 2. Signatures.xml (protected too: no later signature may be slipped in).
-	files[sigsName] = []byte(xml.Header[:len(xml.Header)-1] + "\n" +
-		`<ofd:Signatures xmlns:ofd="` + Namespace + `"><ofd:MaxSignId>2</ofd:MaxSignId>` +
-		`<ofd:Signature ID="1" Type="Seal" BaseLoc="/` + sigName + `"/></ofd:Signatures>`)
-	// 3. Signature.xml with the digest of every file.
-	names := make([]string, 0, len(files))
+	files["OFD.xml"] = sf.ofdXML
+	files[sf.sigsName] = sf.signatures
+	sorted := make([]string, 0, len(files))
 	for n := range files {
-		names = append(names, n)
+		sorted = append(sorted, n)
 	}
-	sort.Strings(names)
+	sort.Strings(sorted)
 	var sx bytes.Buffer
 	sx.WriteString(xml.Header[:len(xml.Header)-1] + "\n")
 	sx.WriteString(`<ofd:Signature xmlns:ofd="` + Namespace + `"><ofd:SignedInfo>`)
@@ -141,7 +243,7 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 	sx.WriteString(`<ofd:SignatureMethod>` + signing.OIDSM2WithSM3.String() + `</ofd:SignatureMethod>`)
 	sx.WriteString(`<ofd:SignatureDateTime>` + opts.Time.UTC().Format("20060102150405Z") + `</ofd:SignatureDateTime>`)
 	sx.WriteString(`<ofd:References CheckMethod="` + signing.OIDSM3.String() + `">`)
-	for _, n := range names {
+	for _, n := range sorted {
 		sx.WriteString(`<ofd:Reference FileRef="/` + escape(n) + `"><ofd:CheckValue>`)
 		sx.WriteString(base64.StdEncoding.EncodeToString(signing.SM3(files[n])))
 		sx.WriteString(`</ofd:CheckValue></ofd:Reference>`)
@@ -149,16 +251,16 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 	sx.WriteString(`</ofd:References>`)
 	b := opts.Boundary
 	fmt.Fprintf(&sx, `<ofd:StampAnnot ID="2" PageRef="%s" Boundary="%s %s %s %s"/>`, escape(pageID), mm(b[0]), mm(b[1]), mm(b[2]), mm(b[3]))
-	sx.WriteString(`</ofd:SignedInfo><ofd:SignedValue>/` + valueName + `</ofd:SignedValue></ofd:Signature>`)
-	sigXML := sx.Bytes()
+	sx.WriteString(`</ofd:SignedInfo><ofd:SignedValue>/` + sf.valueName + `</ofd:SignedValue></ofd:Signature>`)
+	sf.signature = sx.Bytes()
 
 	// 4. SES_Signature over TBS_Sign.
 	tbs, err := asn1.Marshal(tbsSign{
 		Version:      4,
 		ESeal:        asn1.RawValue{FullBytes: seal},
 		TimeInfo:     opts.Time.UTC().Truncate(time.Second),
-		DataHash:     bits(signing.SM3(sigXML)),
-		PropertyInfo: "/" + sigName,
+		DataHash:     bits(signing.SM3(sf.signature)),
+		PropertyInfo: "/" + sf.sigName,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ofdsig: encode TBS_Sign: %w", err)
@@ -167,45 +269,13 @@ func Sign(ctx context.Context, ofd []byte, signer signing.Signer, seal []byte, o
 	if err != nil {
 		return nil, fmt.Errorf("ofdsig: sign: %w", err)
 	}
-	value, err := asn1.Marshal(sesSignature{
+	if sf.value, err = asn1.Marshal(sesSignature{
 		ToSign: asn1.RawValue{FullBytes: tbs}, Cert: signer.Chain()[0].Raw,
 		SignatureAlgID: signing.OIDSM2WithSM3, Signature: bits(sig),
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("ofdsig: encode SES_Signature: %w", err)
 	}
-
-	// 5. Zip: unchanged entries copied as stored, then the new files.
-	var out bytes.Buffer
-	out.Grow(len(ofd) + len(sigXML) + len(value) + 4096)
-	zw := zip.NewWriter(&out)
-	zw.RegisterCompressor(zip.Deflate, pooledDeflate)
-	for _, f := range pkg.zr.File {
-		if _, ok := pkg.Files[f.Name]; !ok {
-			continue
-		}
-		if f.Name == "OFD.xml" {
-			if err := deflateEntry(zw, "OFD.xml", newOFD, opts.Time); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := zw.Copy(f); err != nil {
-			return nil, fmt.Errorf("ofdsig: copy %s: %w", f.Name, err)
-		}
-	}
-	for _, e := range []struct {
-		name string
-		b    []byte
-	}{{sigsName, files[sigsName]}, {sigName, sigXML}, {valueName, value}} {
-		if err := deflateEntry(zw, e.name, e.b, opts.Time); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("ofdsig: write package: %w", err)
-	}
-	return out.Bytes(), nil
+	return sf, nil
 }
 
 var flatePool sync.Pool

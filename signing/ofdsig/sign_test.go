@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -151,5 +152,67 @@ func TestSignRefusesSignedPackage(t *testing.T) {
 	}
 	if _, err := ofdsig.Sign(context.Background(), out, ca.Signer, seal, opts); err == nil {
 		t.Fatal("signing a signed package twice succeeded")
+	}
+}
+
+// mapContainer is a Container over a map, for SignContainer.
+type mapContainer struct {
+	names []string
+	files map[string][]byte
+}
+
+func (m *mapContainer) File(n string) ([]byte, bool) { b, ok := m.files[n]; return b, ok }
+func (m *mapContainer) Add(n string, b []byte) error {
+	if _, ok := m.files[n]; ok {
+		return fmt.Errorf("%s exists", n)
+	}
+	m.names = append(m.names, n)
+	m.files[n] = b
+	return nil
+}
+func (m *mapContainer) Replace(n string, b []byte) error {
+	if _, ok := m.files[n]; !ok {
+		return fmt.Errorf("%s missing", n)
+	}
+	m.files[n] = b
+	return nil
+}
+
+// SignContainer on the unzipped files gives the same signature files as Sign on the zip.
+func TestSignContainerMatchesSign(t *testing.T) {
+	ctx := context.Background()
+	ca := signtest.NewCA(t, signTime)
+	seal := makeSeal(t, ca)
+	doc := signtest.OFD(t)
+	opts := ofdsig.Options{Time: signTime, Boundary: [4]float64{10, 10, 40, 40}, Metadata: map[string]string{"ecert.kind": "original"}}
+	zipped, err := ofdsig.Sign(ctx, doc, ca.Signer, seal, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := ofdsig.ReadPackage(doc, ofdsig.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &mapContainer{names: append([]string(nil), pkg.Names...), files: map[string][]byte{}}
+	for n, b := range pkg.Files {
+		c.files[n] = b
+	}
+	if err := ofdsig.SignContainer(ctx, c, pkg.Names, ca.Signer, seal, opts); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := ofdsig.ReadPackage(zipped, ofdsig.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(signed.Files) != len(c.files) {
+		t.Fatalf("%d files after Sign, %d after SignContainer", len(signed.Files), len(c.files))
+	}
+	for n, b := range signed.Files {
+		if n == "Doc_0/Signs/Sign_0/SignedValue.dat" {
+			continue // SM2 signatures are randomised
+		}
+		if !bytes.Equal(b, c.files[n]) {
+			t.Errorf("%s differs between Sign and SignContainer", n)
+		}
 	}
 }
