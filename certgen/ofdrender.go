@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/ecert/ecert/certgen/internal/deflate"
 	"github.com/ecert/ecert/certgen/ofd"
 )
 
@@ -37,7 +38,8 @@ func (r *Renderer) ofdPackage(dc *doc) (*ofd.Package, error) {
 			continue
 		}
 		fontIdx[i] = len(d.Fonts)
-		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(f.name, ".ttf"), Data: f.file.Raw, Deflated: f.file.Deflated})
+		z := deflate.Compress(f.data)
+		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(f.name, ".ttf"), Data: z.Raw, Deflated: z.Deflated})
 	}
 	for _, op := range p.ops {
 		switch o := op.(type) {
@@ -57,7 +59,7 @@ func (r *Renderer) ofdPackage(dc *doc) (*ofd.Package, error) {
 				Fill: ofd.RGB{R: o.Color.R, G: o.Color.G, B: o.Color.B}, Angle: o.Angle,
 			})
 		case qrOp:
-			png, err := qrPNG(o.Modules, 4)
+			png, err := dc.qrPNG(o)
 			if err != nil {
 				return nil, err
 			}

@@ -3,10 +3,8 @@ package certgen
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/ecert/ecert/certgen/internal/deflate"
 	"github.com/ecert/ecert/certgen/ofd"
 )
 
@@ -22,7 +20,7 @@ type Output struct {
 
 // Render lays c out once and writes it as PDF and OFD. It costs less than
 // calling PDF and OFD one after the other: validation, layout, the QR code
-// and the font subsets (and their compression) are shared.
+// the font subsets and the QR picture are shared.
 func (r *Renderer) Render(ctx context.Context, c *Certificate) (pdf, ofd []byte, err error) {
 	out, err := r.RenderOutput(ctx, c)
 	if err != nil {
@@ -52,13 +50,12 @@ func (r *Renderer) RenderOutput(ctx context.Context, c *Certificate) (*Output, e
 	return &Output{PDF: pdf, OFD: pkg}, nil
 }
 
-// docFont is one font subset for one document, shared by both formats.
+// docFont is one font subset for one document, shared by both formats:
+// gopdf embeds it in the PDF (and compresses it itself), the OFD stores it
+// compressed by ofdPackage.
 type docFont struct {
-	name  string          // file name of the template font
-	index int             // index into Renderer.fonts
-	gids  map[rune]uint16 // character -> glyph ID in the subset
-	runes []rune          // characters drawn with this font, sorted, unique
-	file  *deflate.Stream // the subset font file, compressed once
+	name string // file name of the template font
+	data []byte // the subset font file
 }
 
 // doc is a laid-out certificate with its font subsets.
@@ -66,6 +63,21 @@ type doc struct {
 	c     *Certificate
 	p     *page
 	fonts []*docFont // by Renderer.fonts index; nil: unused
+	qr    []byte     // QR picture, made by the first format that draws it
+}
+
+// qrPNG is the QR code as a 1-bit PNG with 4 pixels per module, made once
+// per document for both formats. Four pixels per module keep the edges
+// sharp in readers that smooth scaled-up pictures.
+func (d *doc) qrPNG(o qrOp) ([]byte, error) {
+	if d.qr == nil {
+		b, err := qrPNG(o.Modules, 4)
+		if err != nil {
+			return nil, err
+		}
+		d.qr = b
+	}
+	return d.qr, nil
 }
 
 // prepare validates and lays out c and subsets the fonts it uses.
@@ -79,13 +91,11 @@ func (r *Renderer) prepare(ctx context.Context, c *Certificate) (*doc, error) {
 		if rs == nil {
 			continue
 		}
-		slices.Sort(rs)
-		rs = slices.Compact(rs)
-		sub, gids, err := r.fonts[i].font.SubsetGlyphs(rs)
+		sub, err := r.fonts[i].font.Subset(rs)
 		if err != nil {
 			return nil, fmt.Errorf("certgen: %w", err)
 		}
-		d.fonts[i] = &docFont{name: r.fonts[i].name, index: i, gids: gids, runes: rs, file: deflate.Compress(sub)}
+		d.fonts[i] = &docFont{name: r.fonts[i].name, data: sub}
 	}
 	return d, nil
 }
