@@ -28,6 +28,15 @@ func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
 // CIDFontType2 fonts with a ToUnicode CMap, which fixToUnicode repairs for
 // characters beyond the BMP.
 func (r *Renderer) writePDF(d *doc) ([]byte, error) {
+	out, err := r.gopdfBytes(d)
+	if err != nil || !d.p.nonBMP() {
+		return out, err
+	}
+	return fixToUnicode(out)
+}
+
+// gopdfBytes is the PDF exactly as gopdf writes it.
+func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 	p := d.p
 	k := ptPerMM
 	gp := &gopdf.GoPdf{}
@@ -100,10 +109,7 @@ func (r *Renderer) writePDF(d *doc) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certgen: writing PDF: %w", err)
 	}
-	if !p.nonBMP() {
-		return out, nil
-	}
-	return fixToUnicode(out)
+	return out, nil
 }
 
 // drawQR draws the QR code as the 1-bit picture the OFD uses too. gopdf

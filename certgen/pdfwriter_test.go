@@ -123,3 +123,76 @@ func TestConcurrentRenderingMatchesSerial(t *testing.T) {
 		}
 	}
 }
+
+// gopdf writes characters beyond the BMP into the ToUnicode CMap as 5 or 6
+// hex digits; fixToUnicode turns them into surrogate pairs and keeps the
+// cross-reference table right. If a gopdf release stops writing the bad
+// form, the first check fails and the repair can go.
+func TestFixToUnicodeRepairsGopdfOutput(t *testing.T) {
+	r := defaultRenderer(t)
+	d, err := r.prepare(context.Background(), loadRecord(t, "zhang.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.gopdfBytes(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte("<20BB7>")) {
+		t.Fatal("gopdf no longer writes U+20BB7 as <20BB7>: check whether fixToUnicode is still needed")
+	}
+	fixed, err := fixToUnicode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nonBMPDestination.Match(fixed) || !bytes.Contains(fixed, []byte("><D842DFB7>")) {
+		t.Error("ToUnicode entry of U+20BB7 not rewritten as a surrogate pair")
+	}
+	checkXref(t, fixed)
+	// Without characters beyond the BMP there is nothing to change.
+	again, err := fixToUnicode(fixed)
+	if err != nil || !bytes.Equal(again, fixed) {
+		t.Errorf("second repair changed the file (err %v)", err)
+	}
+}
+
+// checkXref checks that every in-use entry of the last classic xref table
+// points at "N 0 obj", that startxref points at the table and that each
+// stream's /Length matches its data.
+func checkXref(t *testing.T, pdf []byte) {
+	t.Helper()
+	sx := bytes.LastIndex(pdf, []byte("startxref\n"))
+	if sx < 0 {
+		t.Fatal("no startxref")
+	}
+	var xref int
+	if _, err := fmt.Sscanf(string(pdf[sx+len("startxref\n"):]), "%d", &xref); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(pdf[xref:], []byte("xref\n0 ")) {
+		t.Fatalf("startxref %d does not point at the xref table", xref)
+	}
+	var n int
+	fmt.Sscanf(string(pdf[xref+len("xref\n0 "):]), "%d", &n)
+	tab := pdf[bytes.IndexByte(pdf[xref+5:], '\n')+xref+6:]
+	for obj := 1; obj < n; obj++ {
+		e := tab[obj*20 : obj*20+20]
+		var off int
+		fmt.Sscanf(string(e[:10]), "%d", &off)
+		if want := fmt.Sprintf("%d 0 obj", obj); !bytes.HasPrefix(pdf[off:], []byte(want)) {
+			t.Errorf("xref entry of object %d points at %q", obj, pdf[off:min(off+12, len(pdf))])
+		}
+	}
+	lengths := regexp.MustCompile(`/Length (\d+)\s*(?:/[^>]*)?>>\s*stream\n`)
+	streams := lengths.FindAllSubmatchIndex(pdf, -1)
+	if len(streams) < 5 { // content, 3 fonts with ToUnicode, 2 pictures
+		t.Errorf("found %d streams with a /Length", len(streams))
+	}
+	for _, m := range streams {
+		var l int
+		fmt.Sscanf(string(pdf[m[2]:m[3]]), "%d", &l)
+		if end := m[1] + l; end+10 > len(pdf) || !bytes.HasPrefix(bytes.TrimLeft(pdf[end:], "\r\n"), []byte("endstream")) {
+			t.Errorf("stream at %d: /Length %d does not end at endstream", m[1], l)
+		}
+	}
+}
