@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/signintech/gopdf"
 )
@@ -51,11 +53,15 @@ func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 		Producer:     "ecert certgen (gopdf)",
 		CreationDate: d.created(),
 	})
-	for _, f := range d.fonts {
+	// gopdf writes the family as /BaseFont: name it like a subset
+	// ("ABCDEF+DejaVuSans"), the tag derived from the subset's bytes.
+	family := make([]string, len(d.fonts))
+	for i, f := range d.fonts {
 		if f == nil {
 			continue
 		}
-		if err := gp.AddTTFFontData(f.name, f.data); err != nil {
+		family[i] = subsetTag(f.data) + "+" + pdfName(strings.TrimSuffix(f.name, ".ttf"))
+		if err := gp.AddTTFFontData(family[i], f.data); err != nil {
 			return nil, fmt.Errorf("certgen: PDF font %s: %w", f.name, err)
 		}
 	}
@@ -78,7 +84,7 @@ func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 			}
 			gp.RectFromUpperLeftWithStyle(o.X*k, o.Y*k, o.W*k, o.H*k, style)
 		case textOp:
-			if err := gp.SetFont(d.fonts[o.Font].name, "", o.Size); err != nil {
+			if err := gp.SetFont(family[o.Font], "", o.Size); err != nil {
 				return nil, fmt.Errorf("certgen: PDF: %w", err)
 			}
 			gp.SetTextColor(o.Color.R, o.Color.G, o.Color.B)
@@ -112,6 +118,28 @@ func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 		return nil, fmt.Errorf("certgen: writing PDF: %w", err)
 	}
 	return out, nil
+}
+
+// subsetTag derives the six capital letters that prefix the name of an
+// embedded subset from its contents, so equal subsets get equal names.
+func subsetTag(font []byte) string {
+	v := crc32.ChecksumIEEE(font)
+	var t [6]byte
+	for i := range t {
+		t[i] = 'A' + byte(v%26)
+		v /= 26
+	}
+	return string(t[:])
+}
+
+// pdfName keeps the characters a PDF name may hold without escapes.
+func pdfName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r > ' ' && r < 0x7f && !strings.ContainsRune("()<>[]{}/%#", r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // drawQR draws the QR code as the 1-bit picture the OFD uses too. gopdf

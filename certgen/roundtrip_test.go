@@ -92,3 +92,25 @@ func TestPDFQRCodeDecodes(t *testing.T) {
 		}
 	}
 }
+
+// pdffonts (poppler) lists every font of the PDF as an embedded subset
+// with a ToUnicode map.
+func TestPDFFontsEmbeddedSubsets(t *testing.T) {
+	pdffonts := testenv.Tool(t, "pdffonts")
+	r := defaultRenderer(t)
+	out, err := exec.Command(pdffonts, renderPDFFile(t, r, loadRecord(t, "zhang.json"))).Output()
+	if err != nil {
+		t.Fatalf("pdffonts: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2+3 { // header, rule, the three template fonts
+		t.Fatalf("pdffonts lists %d lines, want 5:\n%s", len(lines), out)
+	}
+	for _, ln := range lines[2:] {
+		f := strings.Fields(ln)
+		// name type... encoding emb sub uni num gen
+		if len(f) < 6 || f[len(f)-5] != "yes" || f[len(f)-4] != "yes" || f[len(f)-3] != "yes" || len(f[0]) < 8 || f[0][6] != '+' {
+			t.Errorf("font not an embedded, named subset with ToUnicode: %q", ln)
+		}
+	}
+}
