@@ -7,9 +7,11 @@
 // picture — and writes it in either format or both: Render (both from one
 // layout, the issuance path), RenderOutput (the OFD still unzipped, for a
 // signer), PDF, OFD and OFDPackage. Each document embeds subsets of the
-// fonts it uses, compressed once and shared by both formats. The PDF is
-// written here (classic cross-reference table, catalog object 1, ready for
-// an incremental signature); the OFD by package certgen/ofd. Renderers are
+// fonts it uses, made once and shared by both formats. The PDF is written
+// by github.com/signintech/gopdf, as the design requires (classic
+// cross-reference table, catalog object 1, ready for an incremental
+// signature), its ToUnicode maps repaired for characters beyond the BMP;
+// the OFD by package certgen/ofd. Renderers are
 // safe for concurrent use. docs/rendering.md describes the record, the
 // template format and the measured cost.
 package certgen

@@ -1,7 +1,7 @@
 // Package fonts reads the TrueType fonts shipped with the certificate
 // templates, picks a font for every character with per-character fallback,
 // measures text in font units, and writes subset TrueType fonts for embedding
-// (both the OFD and the PDF writer embed the same per-document subset).
+// (the OFD and, through gopdf, the PDF embed the same per-document subset).
 //
 // Only TrueType outlines (glyf/loca) are supported: no collections, no CFF.
 // Every parsed length and offset is checked against the file, so a damaged
