@@ -6,7 +6,6 @@ set -euo pipefail
 
 # command -> Debian package
 declare -A need=(
-  [pg_ctlcluster]=postgresql
   [redis-server]=redis-server
   [pdftotext]=poppler-utils
   [pdftoppm]=poppler-utils
@@ -21,6 +20,8 @@ missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+# The PostgreSQL server (a machine may have only the psql client).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "deps: installing $pkgs" >&2
