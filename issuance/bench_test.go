@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,12 +50,12 @@ func issueParallel(b *testing.B, e *env, workers int) {
 // BenchmarkIssueEmbedded: render + sign + store + record, both formats, on
 // the embedded defaults (filesystem objects, SQLite registry).
 func BenchmarkIssueEmbedded(b *testing.B) {
-	issueParallel(b, newEnv(b, backends{}), 8)
+	issueParallel(b, newEnv(b, backends{}), benchWorkers(4))
 }
 
 // BenchmarkIssueMinIO is the same against MinIO, Redis and PostgreSQL.
 func BenchmarkIssueMinIO(b *testing.B) {
-	issueParallel(b, newEnv(b, productionBackendsB(b)), 16)
+	issueParallel(b, newEnv(b, productionBackendsB(b)), benchWorkers(16))
 }
 
 // BenchmarkPutCeilingMinIO is the storage ceiling for BenchmarkIssueMinIO:
@@ -94,4 +96,12 @@ func putCeiling(b *testing.B, s objectstore.Store, data []byte, workers int) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+}
+
+// benchWorkers is the concurrency of the issue benchmarks: def, or ECERT_BENCH_WORKERS.
+func benchWorkers(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("ECERT_BENCH_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
