@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,4 +64,26 @@ func TestImportReportsBadLinesAndIsIdempotent(t *testing.T) {
 			t.Errorf("re-run changed %s: %d → %d", k, v, after[k])
 		}
 	}
+}
+
+// BenchmarkImport is `ecert import` minus the terminal: NDJSON decoding,
+// validation and batched intake into SQLite.
+func BenchmarkImport(b *testing.B) {
+	ctx := context.Background()
+	reg, err := registry.Open(ctx, filepath.Join(b.TempDir(), "r.db"), registry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for _, a := range sampledata.Generate(b.N, sampledata.Options{Seed: 9}) {
+		enc.Encode(a)
+	}
+	b.ResetTimer()
+	s, err := runImport(ctx, reg, bytes.NewReader(in.Bytes()), int64(in.Len()), importOptions{batch: 500, stderr: io.Discard, rejects: io.Discard})
+	if err != nil || s.Inserted != b.N {
+		b.Fatalf("%+v %v", s, err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
