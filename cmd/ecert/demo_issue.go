@@ -16,6 +16,7 @@ import (
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/sampledata"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
 )
@@ -34,6 +35,18 @@ func demoIssue(cmd *cobra.Command) error {
 		if sc.Line().Err == nil {
 			cases = append(cases, sc.Line().Approval.CaseID)
 		}
+	}
+	// The shipped examples age; a few approvals dated relative to today keep
+	// the re-stamp part of the demo working in any year.
+	fresh := sampledata.Generate(5, sampledata.Options{Seed: 2026, Prefix: "DEMO", Base: registration.Today(time.Now()).AddDays(-60)})
+	for i := range fresh {
+		fresh[i].BusinessType, fresh[i].NoticeEnd = registration.Change, registration.Date{}
+	}
+	for _, r := range a.reg.Intake(ctx, fresh) {
+		if r.Err != nil {
+			return r.Err
+		}
+		cases = append(cases, r.CaseID)
 	}
 	fmt.Fprintf(out, "\n== 4. Issue certificates: render OFD + PDF, SM2-sign, store, record\n")
 	s := issueBatch(ctx, a.svc, cases, 4, false, io.Discard)
@@ -104,7 +117,7 @@ func demoIssue(cmd *cobra.Command) error {
 		}
 		fmt.Fprintln(out, ")")
 	}
-	fmt.Fprintf(out, "\nOpen the files in %s, or check one with: ecert verify %s\n", dir, copyFile)
+	fmt.Fprintf(out, "\nOpen the files in %s, or check one with: ecert verify %s (go run ./cmd/ecert verify …)\n", dir, copyFile)
 	return nil
 }
 
