@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/ecert/ecert/signing/internal/pdfobj"
 )
 
 // document is the part of a PDF's structure the signer needs: the
@@ -12,7 +14,7 @@ import (
 type document struct {
 	b         []byte
 	offsets   map[int]int
-	trailer   object
+	trailer   pdfobj.Object
 	startxref int
 	size      int
 }
@@ -29,9 +31,9 @@ func lastStartxref(b []byte) (int, error) {
 	if i < 0 {
 		return 0, errors.New("pdf: no startxref near the end of the file")
 	}
-	p := &parser{b: tail, pos: i + len("startxref")}
-	p.skip()
-	n, err := strconv.Atoi(string(p.token()))
+	p := &pdfobj.Lexer{B: tail, Pos: i + len("startxref"), Objects: true}
+	p.Skip()
+	n, err := strconv.Atoi(string(p.Regular()))
 	if err != nil || n < 0 || n >= len(b) {
 		return 0, errors.New("pdf: bad startxref offset")
 	}
@@ -60,122 +62,123 @@ func readDocument(b []byte) (*document, error) {
 		}
 		if i == 0 {
 			d.trailer = tr
-			sz, _ := tr.get("Size")
-			if d.size, _ = sz.int(); d.size <= 0 {
+			sz, _ := tr.Get("Size")
+			if d.size, _ = sz.Int(); d.size <= 0 {
 				return nil, errors.New("pdf: trailer without /Size")
 			}
 		}
-		prev, ok := tr.get("Prev")
+		prev, ok := tr.Get("Prev")
 		if !ok {
 			break
 		}
-		if off, ok = prev.int(); !ok {
+		if off, ok = prev.Int(); !ok {
 			return nil, errors.New("pdf: bad /Prev")
 		}
 	}
 	return d, nil
 }
 
-func (d *document) readXrefSection(off int) (object, error) {
+func (d *document) readXrefSection(off int) (pdfobj.Object, error) {
 	if off < 0 || off >= len(d.b) {
-		return object{}, errors.New("pdf: xref offset outside the file")
+		return pdfobj.Object{}, errors.New("pdf: xref offset outside the file")
 	}
-	p := &parser{b: d.b, pos: off}
-	p.skip()
-	if string(p.token()) != "xref" {
-		return object{}, errors.New("pdf: cross-reference streams are not supported (need a classic xref table)")
+	p := &pdfobj.Lexer{B: d.b, Pos: off, Objects: true}
+	p.Skip()
+	if string(p.Regular()) != "xref" {
+		return pdfobj.Object{}, errors.New("pdf: cross-reference streams are not supported (need a classic xref table)")
 	}
 	for {
-		p.skip()
-		save := p.pos
-		tok := string(p.token())
+		p.Skip()
+		save := p.Pos
+		tok := string(p.Regular())
 		if tok == "trailer" {
 			break
 		}
 		start, err1 := strconv.Atoi(tok)
-		p.skip()
-		count, err2 := strconv.Atoi(string(p.token()))
+		p.Skip()
+		count, err2 := strconv.Atoi(string(p.Regular()))
 		if err1 != nil || err2 != nil || start < 0 || count < 0 || count > 1<<22 {
-			p.pos = save
-			return object{}, p.fail("bad xref subsection header")
+			p.Pos = save
+			return pdfobj.Object{}, p.Errorf("bad xref subsection header")
 		}
 		for i := 0; i < count; i++ {
-			p.skip()
-			o, err1 := strconv.Atoi(string(p.token()))
-			p.skip()
-			p.token()
-			p.skip()
-			typ := string(p.token())
+			p.Skip()
+			o, err1 := strconv.Atoi(string(p.Regular()))
+			p.Skip()
+			p.Regular()
+			p.Skip()
+			typ := string(p.Regular())
 			if err1 != nil || (typ != "n" && typ != "f") {
-				return object{}, p.fail("bad xref entry")
+				return pdfobj.Object{}, p.Errorf("bad xref entry")
 			}
 			if _, done := d.offsets[start+i]; !done && typ == "n" {
 				d.offsets[start+i] = o
 			}
 		}
 	}
-	tr, err := p.value()
-	if err != nil || tr.kind != kDict {
-		return object{}, fmt.Errorf("pdf: bad trailer: %v", err)
+	tr, err := p.Value()
+	if err != nil || tr.Kind != pdfobj.Dict {
+		return pdfobj.Object{}, fmt.Errorf("pdf: bad trailer: %v", err)
 	}
 	return tr, nil
 }
 
-func (d *document) object(ref [2]int) (object, error) {
+func (d *document) object(ref [2]int) (pdfobj.Object, error) {
 	off, ok := d.offsets[ref[0]]
 	if !ok {
-		return object{}, fmt.Errorf("pdf: object %d not in xref", ref[0])
+		return pdfobj.Object{}, fmt.Errorf("pdf: object %d not in xref", ref[0])
 	}
-	return parseIndirect(d.b, off, ref[0])
+	v, _, err := pdfobj.ParseIndirect(d.b, off, ref[0])
+	return v, err
 }
 
-func (d *document) resolve(o object) (object, error) {
-	if o.kind == kRef {
-		return d.object(o.ref)
+func (d *document) resolve(o pdfobj.Object) (pdfobj.Object, error) {
+	if o.Kind == pdfobj.Ref {
+		return d.object(o.RefNum())
 	}
 	return o, nil
 }
 
 // page finds the index-th page (0-based) by walking the page tree.
-func (d *document) page(root object, index int) ([2]int, object, error) {
-	pagesRef, ok := root.get("Pages")
-	if !ok || pagesRef.kind != kRef {
-		return [2]int{}, object{}, errors.New("pdf: catalog without /Pages reference")
+func (d *document) page(root pdfobj.Object, index int) ([2]int, pdfobj.Object, error) {
+	pagesRef, ok := root.Get("Pages")
+	if !ok || pagesRef.Kind != pdfobj.Ref {
+		return [2]int{}, pdfobj.Object{}, errors.New("pdf: catalog without /Pages reference")
 	}
 	n := index
-	var walk func(ref [2]int, depth int) ([2]int, object, bool, error)
-	walk = func(ref [2]int, depth int) ([2]int, object, bool, error) {
+	var walk func(ref [2]int, depth int) ([2]int, pdfobj.Object, bool, error)
+	walk = func(ref [2]int, depth int) ([2]int, pdfobj.Object, bool, error) {
 		if depth > 16 {
-			return ref, object{}, false, errors.New("pdf: page tree too deep")
+			return ref, pdfobj.Object{}, false, errors.New("pdf: page tree too deep")
 		}
 		node, err := d.object(ref)
 		if err != nil {
-			return ref, object{}, false, err
+			return ref, pdfobj.Object{}, false, err
 		}
-		if t, _ := node.get("Type"); t.name == "Page" {
+		if t, _ := node.Get("Type"); t.S == "Page" {
 			if n == 0 {
 				return ref, node, true, nil
 			}
 			n--
-			return ref, object{}, false, nil
+			return ref, pdfobj.Object{}, false, nil
 		}
-		kids, _ := node.get("Kids")
+		kids, _ := node.Get("Kids")
 		kids, err = d.resolve(kids)
-		if err != nil || kids.kind != kArray {
-			return ref, object{}, false, errors.New("pdf: page tree node without /Kids")
+		if err != nil || kids.Kind != pdfobj.Array {
+			return ref, pdfobj.Object{}, false, errors.New("pdf: page tree node without /Kids")
 		}
-		for _, k := range kids.vals {
-			if k.kind != kRef {
+		for _, k := range kids.Items {
+			if k.Kind != pdfobj.Ref {
 				continue
 			}
-			r, o, found, err := walk(k.ref, depth+1)
+			r, o, found, err := walk(k.RefNum(), depth+1)
 			if err != nil || found {
 				return r, o, found, err
 			}
 		}
-		return ref, object{}, false, nil
+		return ref, pdfobj.Object{}, false, nil
 	}
-	r, o, found, err := walk(pagesRef.ref, 0)
+	r, o, found, err := walk(pagesRef.RefNum(), 0)
 	if err != nil {
 		return r, o, err
 	}

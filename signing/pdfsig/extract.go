@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/ecert/ecert/signing/internal/pdfobj"
 )
 
 // Limits on what Extract reads.
@@ -61,7 +63,7 @@ func objStart(data []byte, pos, window int) int {
 		i += from
 		end = i
 		after := i + 3
-		if after < len(data) && !isWhite(data[after]) && !isDelim(data[after]) {
+		if after < len(data) && !pdfobj.IsWhite(data[after]) && !pdfobj.IsDelim(data[after]) {
 			continue
 		}
 		// Walk back: whitespace, digits (generation), whitespace, digits (number).
@@ -69,7 +71,7 @@ func objStart(data []byte, pos, window int) int {
 		ok := true
 		for _, want := range []string{"ws", "digits", "ws", "digits"} {
 			k := j
-			for k > from && ((want == "ws" && isWhite(data[k-1])) || (want == "digits" && data[k-1] >= '0' && data[k-1] <= '9')) {
+			for k > from && ((want == "ws" && pdfobj.IsWhite(data[k-1])) || (want == "digits" && data[k-1] >= '0' && data[k-1] <= '9')) {
 				k--
 			}
 			if k == j {
@@ -78,7 +80,7 @@ func objStart(data []byte, pos, window int) int {
 			}
 			j = k
 		}
-		if ok && (j == 0 || isWhite(data[j-1]) || isDelim(data[j-1])) {
+		if ok && (j == 0 || pdfobj.IsWhite(data[j-1]) || pdfobj.IsDelim(data[j-1])) {
 			return after
 		}
 	}
@@ -132,21 +134,20 @@ func extractAt(data []byte, pos int) (*Signature, error) {
 	if start < 0 {
 		return nil, errors.New("pdfsig: signature dictionary not inside an object")
 	}
-	p := &parser{b: data, pos: start}
-	dict, err := p.value()
+	dict, err := pdfobj.ParseAt(data, start)
 	if err != nil {
 		return nil, fmt.Errorf("pdfsig: signature dictionary: %w", err)
 	}
-	if dict.kind != kDict {
+	if dict.Kind != pdfobj.Dict {
 		return nil, errors.New("pdfsig: signature object is not a dictionary")
 	}
-	brObj, ok := dict.get("ByteRange")
-	if !ok || brObj.kind != kArray || len(brObj.vals) != 4 {
+	brObj, ok := dict.Get("ByteRange")
+	if !ok || brObj.Kind != pdfobj.Array || len(brObj.Items) != 4 {
 		return nil, errors.New("pdfsig: /ByteRange is not an array of four numbers")
 	}
 	s := &Signature{Metadata: map[string]string{}}
-	for i, v := range brObj.vals {
-		n, ok := v.int()
+	for i, v := range brObj.Items {
+		n, ok := v.Int()
 		if !ok || n < 0 || n > len(data) {
 			return nil, errors.New("pdfsig: /ByteRange entry out of range")
 		}
@@ -156,35 +157,35 @@ func extractAt(data []byte, pos int) (*Signature, error) {
 	if br[0] != 0 || br[1] <= 0 || br[2] < br[1]+2 || br[2]+br[3] > len(data) || br[3] < 0 {
 		return nil, fmt.Errorf("pdfsig: malformed /ByteRange %v", br)
 	}
-	contents, ok := dict.get("Contents")
-	if !ok || contents.kind != kString {
+	contents, ok := dict.Get("Contents")
+	if !ok || contents.Kind != pdfobj.String {
 		return nil, errors.New("pdfsig: /Contents missing")
 	}
 	// The gap must be exactly the /Contents hex string.
-	if contents.start != br[1] || contents.end != br[2] || data[br[1]] != '<' || data[br[2]-1] != '>' {
+	if contents.Start != br[1] || contents.End != br[2] || data[br[1]] != '<' || data[br[2]-1] != '>' {
 		return nil, errors.New("pdfsig: /ByteRange gap is not exactly the /Contents hex string")
 	}
-	if len(contents.str) > MaxContentsSize {
+	if len(contents.S) > MaxContentsSize {
 		return nil, errors.New("pdfsig: /Contents too large")
 	}
-	der, err := trimDER(contents.str)
+	der, err := trimDER([]byte(contents.S))
 	if err != nil {
 		return nil, err
 	}
 	s.Contents = der
-	if v, ok := dict.get("Filter"); ok {
-		s.Filter = v.name
+	if v, ok := dict.Get("Filter"); ok {
+		s.Filter = v.S
 	}
-	if v, ok := dict.get("SubFilter"); ok {
-		s.SubFilter = v.name
+	if v, ok := dict.Get("SubFilter"); ok {
+		s.SubFilter = v.S
 	}
-	if v, ok := dict.get("M"); ok && v.kind == kString {
-		s.M = string(v.str)
+	if v, ok := dict.Get("M"); ok && v.Kind == pdfobj.String {
+		s.M = v.S
 	}
-	if m, ok := dict.get(MetadataKey); ok && m.kind == kDict {
-		for i, k := range m.keys {
-			if m.vals[i].kind == kString && metaKeyRE.MatchString(k) {
-				s.Metadata[k] = decodeText(m.vals[i].str)
+	if m, ok := dict.Get(MetadataKey); ok && m.Kind == pdfobj.Dict {
+		for i, k := range m.Keys {
+			if m.Items[i].Kind == pdfobj.String && metaKeyRE.MatchString(k) {
+				s.Metadata[k] = decodeText([]byte(m.Items[i].S))
 			}
 		}
 	}

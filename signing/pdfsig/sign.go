@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/cms"
+	"github.com/ecert/ecert/signing/internal/pdfobj"
 )
 
 // MetadataKey is the signature-dictionary entry holding ecert's signed
@@ -73,22 +74,22 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 	if err != nil {
 		return nil, fmt.Errorf("pdfsig: %w", err)
 	}
-	rootRef, ok := d.trailer.get("Root")
-	if !ok || rootRef.kind != kRef {
+	rootRef, ok := d.trailer.Get("Root")
+	if !ok || rootRef.Kind != pdfobj.Ref {
 		return nil, errors.New("pdfsig: trailer without /Root")
 	}
-	root, err := d.object(rootRef.ref)
-	if err != nil || root.kind != kDict {
+	root, err := d.object(rootRef.RefNum())
+	if err != nil || root.Kind != pdfobj.Dict {
 		return nil, fmt.Errorf("pdfsig: catalog: %v", err)
 	}
-	if _, has := root.get("AcroForm"); has {
+	if _, has := root.Get("AcroForm"); has {
 		return nil, errors.New("pdfsig: document already has an interactive form; signing it is not supported")
 	}
 	pageRef, page, err := d.page(root, opts.Page)
 	if err != nil {
 		return nil, fmt.Errorf("pdfsig: %w", err)
 	}
-	if page.kind != kDict {
+	if page.Kind != pdfobj.Dict {
 		return nil, errors.New("pdfsig: page is not a dictionary")
 	}
 
@@ -189,13 +190,13 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 
 	// 4. The page, rewritten under its own number with the widget added.
 	var annots []string
-	if a, ok := page.get("Annots"); ok {
+	if a, ok := page.Get("Annots"); ok {
 		a, err = d.resolve(a)
-		if err != nil || a.kind != kArray {
+		if err != nil || a.Kind != pdfobj.Array {
 			return nil, errors.New("pdfsig: page /Annots is not an array")
 		}
-		for _, v := range a.vals {
-			annots = append(annots, string(pdf[v.start:v.end]))
+		for _, v := range a.Items {
+			annots = append(annots, string(pdf[v.Start:v.End]))
 		}
 	}
 	annots = append(annots, fmt.Sprintf("%d 0 R", widgetNum))
@@ -204,17 +205,17 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 	fmt.Fprintf(out, "/Annots [%s]\n>>\nendobj\n", join(annots))
 
 	// 5. The catalog with the AcroForm.
-	begin(rootRef.ref[0])
+	begin(rootRef.RefNum()[0])
 	writeDictWithout(out, pdf, root, "AcroForm")
 	fmt.Fprintf(out, "/AcroForm << /Fields [%d 0 R] /SigFlags 3 >>\n>>\nendobj\n", widgetNum)
 
 	// 6. Cross-reference section and trailer.
 	xref := out.Len()
 	writeXref(out, offsets)
-	fmt.Fprintf(out, "trailer\n<< /Size %d /Root %d %d R /Prev %d", newSize, rootRef.ref[0], rootRef.ref[1], d.startxref)
+	fmt.Fprintf(out, "trailer\n<< /Size %d /Root %d %d R /Prev %d", newSize, rootRef.RefNum()[0], rootRef.RefNum()[1], d.startxref)
 	for _, k := range []string{"Info", "ID"} {
-		if v, ok := d.trailer.get(k); ok {
-			fmt.Fprintf(out, " /%s %s", k, pdf[v.start:v.end])
+		if v, ok := d.trailer.Get(k); ok {
+			fmt.Fprintf(out, " /%s %s", k, pdf[v.Start:v.End])
 		}
 	}
 	fmt.Fprintf(out, " >>\nstartxref\n%d\n%%%%EOF\n", xref)
@@ -238,13 +239,13 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 	return b, nil
 }
 
-func writeDictWithout(out *bytes.Buffer, src []byte, d object, drop string) {
+func writeDictWithout(out *bytes.Buffer, src []byte, d pdfobj.Object, drop string) {
 	out.WriteString("<<\n")
-	for i, k := range d.keys {
+	for i, k := range d.Keys {
 		if k == drop {
 			continue
 		}
-		out.Write(src[d.keyStart[i]:d.vals[i].end])
+		out.Write(src[d.KeyStart[i]:d.Items[i].End])
 		out.WriteByte('\n')
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/ecert/ecert/signing/internal/pdfobj"
 )
 
 // Limits of PDF text extraction.
@@ -78,18 +80,18 @@ func utf16BE(s string) []uint16 {
 // applied as soon as each is complete, so a block may be of any length.
 func parseCMap(data []byte) (*cmap, error) {
 	cm := &cmap{single: map[uint64]string{}}
-	l := &lexer{b: data}
-	var ops []pobj
+	l := &pdfobj.Lexer{B: data}
+	var ops []pdfobj.Object
 	block := "" // inside begin<block> … end<block>
 	for {
-		v, err := l.next()
-		if err == errEOF {
+		v, err := l.Next()
+		if err == pdfobj.ErrEOF {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("ToUnicode CMap: %w", err)
 		}
-		if v.k != pOp {
+		if v.Kind != pdfobj.Op {
 			if len(ops) >= maxCMapOperands {
 				return nil, fmt.Errorf("ToUnicode CMap: more than %d operands before an operator", maxCMapOperands)
 			}
@@ -102,9 +104,9 @@ func parseCMap(data []byte) (*cmap, error) {
 			}
 			continue
 		}
-		switch v.s {
+		switch v.S {
 		case "begincodespacerange", "beginbfchar", "beginbfrange":
-			block = v.s[len("begin"):]
+			block = v.S[len("begin"):]
 		case "endcodespacerange", "endbfchar", "endbfrange":
 			block = ""
 		}
@@ -121,55 +123,55 @@ func parseCMap(data []byte) (*cmap, error) {
 var cmapGroup = map[string]int{"codespacerange": 2, "bfchar": 2, "bfrange": 3}
 
 // apply adds one complete entry (ops) of block to the CMap.
-func (cm *cmap) apply(block string, ops []pobj) error {
+func (cm *cmap) apply(block string, ops []pdfobj.Object) error {
 	switch block {
 	case "codespacerange":
 		for i := 0; i+1 < len(ops); i += 2 {
-			lo, ok1 := codeOf(ops[i].s)
-			hi, ok2 := codeOf(ops[i+1].s)
-			if ops[i].k != pString || !ok1 || !ok2 || len(ops[i].s) != len(ops[i+1].s) {
+			lo, ok1 := codeOf(ops[i].S)
+			hi, ok2 := codeOf(ops[i+1].S)
+			if ops[i].Kind != pdfobj.String || !ok1 || !ok2 || len(ops[i].S) != len(ops[i+1].S) {
 				continue
 			}
 			if len(cm.spaces) >= maxCMapSpaces {
 				return fmt.Errorf("ToUnicode CMap: more than %d codespace ranges", maxCMapSpaces)
 			}
-			cm.spaces = append(cm.spaces, codespace{len(ops[i].s), lo, hi})
+			cm.spaces = append(cm.spaces, codespace{len(ops[i].S), lo, hi})
 		}
 	case "bfchar":
 		for i := 0; i+1 < len(ops); i += 2 {
-			c, ok := codeOf(ops[i].s)
-			if ops[i].k != pString || !ok || ops[i+1].k != pString {
+			c, ok := codeOf(ops[i].S)
+			if ops[i].Kind != pdfobj.String || !ok || ops[i+1].Kind != pdfobj.String {
 				continue
 			}
 			if len(cm.single) >= maxCMapEntries {
 				return fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
 			}
-			cm.single[codeKey(len(ops[i].s), c)] = string(utf16.Decode(utf16BE(ops[i+1].s)))
+			cm.single[codeKey(len(ops[i].S), c)] = string(utf16.Decode(utf16BE(ops[i+1].S)))
 		}
 	case "bfrange":
 		for i := 0; i+2 < len(ops); i += 3 {
-			lo, ok1 := codeOf(ops[i].s)
-			hi, ok2 := codeOf(ops[i+1].s)
-			n := len(ops[i].s)
-			if ops[i].k != pString || ops[i+1].k != pString || !ok1 || !ok2 || len(ops[i+1].s) != n || hi < lo {
+			lo, ok1 := codeOf(ops[i].S)
+			hi, ok2 := codeOf(ops[i+1].S)
+			n := len(ops[i].S)
+			if ops[i].Kind != pdfobj.String || ops[i+1].Kind != pdfobj.String || !ok1 || !ok2 || len(ops[i+1].S) != n || hi < lo {
 				continue
 			}
-			switch d := ops[i+2]; d.k {
-			case pArray:
-				for k, e := range d.a {
+			switch d := ops[i+2]; d.Kind {
+			case pdfobj.Array:
+				for k, e := range d.Items {
 					if uint64(k) > uint64(hi-lo) {
 						break
 					}
-					if e.k != pString {
+					if e.Kind != pdfobj.String {
 						continue
 					}
 					if len(cm.single) >= maxCMapEntries {
 						return fmt.Errorf("ToUnicode CMap: more than %d entries", maxCMapEntries)
 					}
-					cm.single[codeKey(n, lo+uint32(k))] = string(utf16.Decode(utf16BE(e.s)))
+					cm.single[codeKey(n, lo+uint32(k))] = string(utf16.Decode(utf16BE(e.S)))
 				}
-			case pString:
-				u := utf16BE(d.s)
+			case pdfobj.String:
+				u := utf16BE(d.S)
 				if len(u) == 0 {
 					continue
 				}
@@ -279,43 +281,43 @@ func (f *pdfFont) lookup(n int, code uint32) (string, bool) {
 // showText runs the text-showing operators of one content stream. font
 // resolves a font resource name (nil when unknown).
 func showText(content []byte, font func(name string) *pdfFont, out *textBuf) error {
-	l := &lexer{b: content}
-	var ops []pobj
+	l := &pdfobj.Lexer{B: content}
+	var ops []pdfobj.Object
 	var cur *pdfFont
 	for !out.full {
-		v, err := l.next()
-		if err == errEOF {
+		v, err := l.Next()
+		if err == pdfobj.ErrEOF {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("content stream: %w", err)
 		}
-		if v.k != pOp {
+		if v.Kind != pdfobj.Op {
 			if len(ops) >= maxOperands {
 				return fmt.Errorf("content stream: more than %d operands before an operator", maxOperands)
 			}
 			ops = append(ops, v)
 			continue
 		}
-		switch v.s {
+		switch v.S {
 		case "Tf":
-			if len(ops) >= 2 && ops[len(ops)-2].k == pName {
-				cur = font(ops[len(ops)-2].s)
+			if len(ops) >= 2 && ops[len(ops)-2].Kind == pdfobj.Name {
+				cur = font(ops[len(ops)-2].S)
 			}
 		case "Tj", "'", "\"":
-			if len(ops) > 0 && ops[len(ops)-1].k == pString {
-				out.show(cur, ops[len(ops)-1].s)
+			if len(ops) > 0 && ops[len(ops)-1].Kind == pdfobj.String {
+				out.show(cur, ops[len(ops)-1].S)
 			}
 		case "TJ":
-			if len(ops) > 0 && ops[len(ops)-1].k == pArray {
-				for _, e := range ops[len(ops)-1].a {
-					if e.k == pString {
-						out.show(cur, e.s)
+			if len(ops) > 0 && ops[len(ops)-1].Kind == pdfobj.Array {
+				for _, e := range ops[len(ops)-1].Items {
+					if e.Kind == pdfobj.String {
+						out.show(cur, e.S)
 					}
 				}
 			}
 		case "BI":
-			if err := l.skipInlineImage(); err != nil {
+			if err := skipInlineImage(l); err != nil {
 				return err
 			}
 		}
@@ -325,21 +327,21 @@ func showText(content []byte, font func(name string) *pdfFont, out *textBuf) err
 }
 
 // skipInlineImage moves past "… ID <data> EI" after BI.
-func (l *lexer) skipInlineImage() error {
+func skipInlineImage(l *pdfobj.Lexer) error {
 	for {
-		v, err := l.next()
+		v, err := l.Next()
 		if err != nil {
 			return fmt.Errorf("content stream: inline image: %w", err)
 		}
-		if v.k == pOp && v.s == "ID" {
+		if v.Kind == pdfobj.Op && v.S == "ID" {
 			break
 		}
 	}
-	l.pos++ // the single white-space byte after ID
-	for i := l.pos; i+2 <= len(l.b); i++ {
-		if l.b[i] == 'E' && l.b[i+1] == 'I' && i > 0 && isPDFWhite(l.b[i-1]) &&
-			(i+2 == len(l.b) || isPDFWhite(l.b[i+2]) || isPDFDelim(l.b[i+2])) {
-			l.pos = i + 2
+	l.Pos++ // the single white-space byte after ID
+	for i := l.Pos; i+2 <= len(l.B); i++ {
+		if l.B[i] == 'E' && l.B[i+1] == 'I' && i > 0 && pdfobj.IsWhite(l.B[i-1]) &&
+			(i+2 == len(l.B) || pdfobj.IsWhite(l.B[i+2]) || pdfobj.IsDelim(l.B[i+2])) {
+			l.Pos = i + 2
 			return nil
 		}
 	}
@@ -348,44 +350,44 @@ func (l *lexer) skipInlineImage() error {
 
 // decodeStream returns the decoded data of a stream with no filter or
 // FlateDecode, charging budget.
-func (f *pdfFile) decodeStream(o pobj, budget *int) ([]byte, error) {
-	if o.k != pStream {
+func (f *pdfFile) decodeStream(o pdfobj.Object, budget *int) ([]byte, error) {
+	if o.Kind != pdfobj.Stream {
 		return nil, errors.New("not a stream")
 	}
-	filter := f.resolve(o.get("Filter"))
-	if filter.k == pArray {
-		switch len(filter.a) {
+	filter := f.resolve(o.Val("Filter"))
+	if filter.Kind == pdfobj.Array {
+		switch len(filter.Items) {
 		case 0:
-			filter = pobj{}
+			filter = pdfobj.Object{}
 		case 1:
-			filter = f.resolve(filter.a[0])
+			filter = f.resolve(filter.Items[0])
 		default:
 			return nil, errors.New("more than one stream filter is not supported")
 		}
 	}
 	limit := min(maxDecodedStream, *budget)
 	switch {
-	case filter.k == pNull:
-		if len(o.data) > limit {
-			return nil, fmt.Errorf("stream of %d bytes over the limit of %d", len(o.data), limit)
+	case filter.Kind == pdfobj.Null:
+		if len(o.Data) > limit {
+			return nil, fmt.Errorf("stream of %d bytes over the limit of %d", len(o.Data), limit)
 		}
-		*budget -= len(o.data)
-		return o.data, nil
-	case filter.k == pName && filter.s == "FlateDecode":
+		*budget -= len(o.Data)
+		return o.Data, nil
+	case filter.Kind == pdfobj.Name && filter.S == "FlateDecode":
 	default:
-		return nil, fmt.Errorf("stream filter %v is not supported", filter.s)
+		return nil, fmt.Errorf("stream filter %v is not supported", filter.S)
 	}
-	if p := f.resolve(o.get("DecodeParms")); p.k == pDict {
-		if pr, _ := f.resolve(p.get("Predictor")).isInt(); pr > 1 {
+	if p := f.resolve(o.Val("DecodeParms")); p.Kind == pdfobj.Dict {
+		if pr, _ := isInt(f.resolve(p.Val("Predictor"))); pr > 1 {
 			return nil, errors.New("FlateDecode predictors are not supported in content streams")
 		}
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(o.data))
+	zr, err := zlib.NewReader(bytes.NewReader(o.Data))
 	if err != nil {
 		return nil, fmt.Errorf("FlateDecode: %w", err)
 	}
 	var out bytes.Buffer
-	out.Grow(min(4*len(o.data), limit) + 1)
+	out.Grow(min(4*len(o.Data), limit) + 1)
 	n, err := io.Copy(&out, io.LimitReader(zr, int64(limit)+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("FlateDecode: %w", err)
@@ -419,37 +421,37 @@ func pdfPageText(data []byte) (string, []string, error) {
 		return "", nil, err
 	}
 	x := &textExtractor{f: f, budget: maxDecodedTotal, fonts: map[int]*pdfFont{}, seen: map[int]bool{}}
-	root := f.resolve(f.trailer.get("Root"))
-	pages := root.get("Pages")
-	if root.k != pDict || pages.k == pNull {
+	root := f.resolve(f.trailer.Val("Root"))
+	pages := root.Val("Pages")
+	if root.Kind != pdfobj.Dict || pages.Kind == pdfobj.Null {
 		return "", nil, errors.New("pdf: no catalog or page tree")
 	}
-	if err := x.walk(pages, pobj{}, 0); err != nil {
+	if err := x.walk(pages, pdfobj.Object{}, 0); err != nil {
 		return x.out.String(), x.errs, err
 	}
 	return x.out.String(), x.errs, nil
 }
 
-func (x *textExtractor) walk(ref pobj, res pobj, depth int) error {
+func (x *textExtractor) walk(ref pdfobj.Object, res pdfobj.Object, depth int) error {
 	if depth > maxPageTreeDepth {
 		return fmt.Errorf("pdf: page tree deeper than %d", maxPageTreeDepth)
 	}
-	if ref.k == pRef {
-		n := int(ref.num)
+	if ref.Kind == pdfobj.Ref {
+		n := int(ref.Num)
 		if x.seen[n] {
 			return errors.New("pdf: page tree loop")
 		}
 		x.seen[n] = true
 	}
 	node := x.f.resolve(ref)
-	if node.k != pDict {
+	if node.Kind != pdfobj.Dict {
 		return errors.New("pdf: page tree node is not a dictionary")
 	}
-	if r := node.get("Resources"); r.k != pNull {
+	if r := node.Val("Resources"); r.Kind != pdfobj.Null {
 		res = r
 	}
-	if kids := x.f.resolve(node.get("Kids")); kids.k == pArray {
-		for _, k := range kids.a {
+	if kids := x.f.resolve(node.Val("Kids")); kids.Kind == pdfobj.Array {
+		for _, k := range kids.Items {
 			if err := x.walk(k, res, depth+1); err != nil {
 				return err
 			}
@@ -460,19 +462,19 @@ func (x *textExtractor) walk(ref pobj, res pobj, depth int) error {
 		return fmt.Errorf("pdf: more than %d pages", maxTextPages)
 	}
 	x.pages++
-	fontRes := x.f.resolve(x.f.resolve(res).get("Font"))
-	font := func(name string) *pdfFont { return x.font(fontRes.get(name)) }
-	contents := x.f.resolve(node.get("Contents"))
-	list := []pobj{contents}
-	if contents.k == pArray {
-		list = contents.a
+	fontRes := x.f.resolve(x.f.resolve(res).Val("Font"))
+	font := func(name string) *pdfFont { return x.font(fontRes.Val(name)) }
+	contents := x.f.resolve(node.Val("Contents"))
+	list := []pdfobj.Object{contents}
+	if contents.Kind == pdfobj.Array {
+		list = contents.Items
 	}
 	if len(list) > maxContentStreams {
 		return fmt.Errorf("pdf: page with more than %d content streams", maxContentStreams)
 	}
 	for _, c := range list {
 		s := x.f.resolve(c)
-		if s.k == pNull {
+		if s.Kind == pdfobj.Null {
 			continue
 		}
 		b, err := x.f.decodeStream(s, &x.budget)
@@ -488,10 +490,10 @@ func (x *textExtractor) walk(ref pobj, res pobj, depth int) error {
 }
 
 // font reads a font dictionary and its ToUnicode CMap once per object.
-func (x *textExtractor) font(ref pobj) *pdfFont {
+func (x *textExtractor) font(ref pdfobj.Object) *pdfFont {
 	num := -1
-	if ref.k == pRef {
-		num = int(ref.num)
+	if ref.Kind == pdfobj.Ref {
+		num = int(ref.Num)
 		if f, ok := x.fonts[num]; ok {
 			return f
 		}
@@ -501,17 +503,17 @@ func (x *textExtractor) font(ref pobj) *pdfFont {
 	}
 	x.nfonts++
 	d := x.f.resolve(ref)
-	if d.k != pDict {
+	if d.Kind != pdfobj.Dict {
 		return nil
 	}
-	f := &pdfFont{composite: x.f.resolve(d.get("Subtype")).s == "Type0"}
-	if tu := x.f.resolve(d.get("ToUnicode")); tu.k == pStream {
+	f := &pdfFont{composite: x.f.resolve(d.Val("Subtype")).S == "Type0"}
+	if tu := x.f.resolve(d.Val("ToUnicode")); tu.Kind == pdfobj.Stream {
 		b, err := x.f.decodeStream(tu, &x.budget)
 		if err == nil {
 			f.cmap, err = parseCMap(b)
 		}
 		if err != nil {
-			name := x.f.resolve(d.get("BaseFont")).s
+			name := x.f.resolve(d.Val("BaseFont")).S
 			if name == "" {
 				name = fmt.Sprintf("object %d", num)
 			}
