@@ -168,7 +168,7 @@ func extractAt(data []byte, pos int) (*Signature, error) {
 	if len(contents.S) > MaxContentsSize {
 		return nil, errors.New("pdfsig: /Contents too large")
 	}
-	der, err := trimDER([]byte(contents.S))
+	der, err := trimDER(contents.S)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +183,9 @@ func extractAt(data []byte, pos int) (*Signature, error) {
 		s.M = v.S
 	}
 	if m, ok := dict.Get(MetadataKey); ok && m.Kind == pdfobj.Dict {
-		for i, k := range m.Keys {
-			if m.Items[i].Kind == pdfobj.String && metaKeyRE.MatchString(k) {
-				s.Metadata[k] = decodeText([]byte(m.Items[i].S))
+		for _, e := range m.Entries {
+			if e.Value.Kind == pdfobj.String && metaKeyRE.MatchString(e.Key) {
+				s.Metadata[e.Key] = decodeText([]byte(e.Value.S))
 			}
 		}
 	}
@@ -194,7 +194,7 @@ func extractAt(data []byte, pos int) (*Signature, error) {
 
 // trimDER returns the single DER TLV at the start of b; only zero padding
 // may follow it.
-func trimDER(b []byte) ([]byte, error) {
+func trimDER(b string) ([]byte, error) {
 	if len(b) < 2 || b[0] != 0x30 {
 		return nil, errors.New("pdfsig: /Contents is not a DER SEQUENCE")
 	}
@@ -207,8 +207,8 @@ func trimDER(b []byte) ([]byte, error) {
 		if len(b) < 2+k {
 			return nil, errors.New("pdfsig: truncated DER length")
 		}
-		for _, c := range b[2 : 2+k] {
-			n = n<<8 | int(c)
+		for i := 2; i < 2+k; i++ {
+			n = n<<8 | int(b[i])
 		}
 		hdr += k
 	default:
@@ -217,10 +217,10 @@ func trimDER(b []byte) ([]byte, error) {
 	if hdr+n > len(b) {
 		return nil, errors.New("pdfsig: DER length exceeds /Contents")
 	}
-	for _, c := range b[hdr+n:] {
-		if c != 0 {
+	for i := hdr + n; i < len(b); i++ {
+		if b[i] != 0 {
 			return nil, errors.New("pdfsig: non-zero bytes after the SignedData in /Contents")
 		}
 	}
-	return b[:hdr+n], nil
+	return []byte(b[:hdr+n]), nil
 }

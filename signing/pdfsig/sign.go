@@ -241,11 +241,11 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 
 func writeDictWithout(out *bytes.Buffer, src []byte, d pdfobj.Object, drop string) {
 	out.WriteString("<<\n")
-	for i, k := range d.Keys {
-		if k == drop {
+	for _, e := range d.Entries {
+		if e.Key == drop {
 			continue
 		}
-		out.Write(src[d.KeyStart[i]:d.Items[i].End])
+		out.Write(src[e.KeyStart:e.Value.End])
 		out.WriteByte('\n')
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Limits of the parser.
@@ -50,23 +51,30 @@ const (
 // Object is one PDF value with its byte span [Start, End) in the source.
 type Object struct {
 	Kind       Kind
+	Bool       bool // Bool
+	isInt      bool // Number written as an integer that fits an int (object mode)
 	Start, End int
-	Bool       bool     // Bool
 	Num        float64  // Number (object mode); object number of a Ref
-	Gen        int      // generation of a Ref
-	S          string   // Name (without '/', #xx decoded), decoded String, Op keyword, Number literal (object mode)
-	Items      []Object // Array items; Dict values, in the order of Keys
-	Keys       []string // Dict keys, in source order
-	KeyStart   []int    // Dict: offset of each key's '/'
+	Gen        int      // generation of a Ref; value of an integer Number (object mode)
+	S          string   // Name (without '/', #xx decoded), decoded String, Op keyword
+	Items      []Object // Array items
+	Entries    []Entry  // Dict entries, in source order
 	Data       []byte   // Stream data, not decoded
+}
+
+// Entry is one key and value of a dictionary.
+type Entry struct {
+	Key      string // without '/', #xx decoded
+	KeyStart int    // offset of the key's '/'
+	Value    Object
 }
 
 // Get returns the value of key in a dictionary; the first one wins when a
 // key repeats. ok is false when the key is absent.
 func (o Object) Get(key string) (Object, bool) {
-	for i, k := range o.Keys {
-		if k == key {
-			return o.Items[i], true
+	for i := range o.Entries {
+		if o.Entries[i].Key == key {
+			return o.Entries[i].Value, true
 		}
 	}
 	return Object{}, false
@@ -83,8 +91,7 @@ func (o Object) Int() (int, bool) {
 	if o.Kind != Number {
 		return 0, false
 	}
-	n, err := strconv.Atoi(o.S)
-	return n, err == nil
+	return o.Gen, o.isInt
 }
 
 // RefNum returns the object and generation numbers of a Ref.
@@ -199,14 +206,18 @@ func (l *Lexer) Next() (Object, error) {
 		if err != nil {
 			return Object{}, l.Errorf("bad number %q", tok)
 		}
-		if c >= '0' && c <= '9' && bytes.IndexByte(tok, '.') < 0 {
+		o := Object{Kind: Number, Num: f, Start: start, End: l.Pos}
+		if bytes.IndexByte(tok, '.') < 0 {
 			if n, err := strconv.Atoi(string(tok)); err == nil {
-				if ref, ok := l.tryRef(n, start); ok {
-					return ref, nil
+				if c >= '0' && c <= '9' {
+					if ref, ok := l.tryRef(n, start); ok {
+						return ref, nil
+					}
 				}
+				o.Gen, o.isInt = n, true
 			}
 		}
-		return Object{Kind: Number, Num: f, S: string(tok), Start: start, End: l.Pos}, nil
+		return o, nil
 	}
 	return Object{Kind: Op, S: opName(tok), Start: start, End: l.Pos}, nil
 }
@@ -358,39 +369,42 @@ func Unhex(c byte) (byte, bool) {
 func (l *Lexer) hex() (Object, error) {
 	start := l.Pos
 	l.Pos++ // <
-	out := make([]byte, 0, 16)
+	end := bytes.IndexByte(l.B[l.Pos:], '>')
+	if end < 0 {
+		return Object{}, l.Errorf("unterminated hex string")
+	}
+	var out strings.Builder
+	out.Grow(end/2 + 1)
 	var hi byte
 	half := false
-	for l.Pos < len(l.B) {
-		c := l.B[l.Pos]
-		l.Pos++
-		if c == '>' {
-			if half {
-				out = append(out, hi<<4)
-			}
-			return Object{Kind: String, S: string(out), Start: start, End: l.Pos}, nil
-		}
+	for _, c := range l.B[l.Pos : l.Pos+end] {
 		if IsWhite(c) {
+			l.Pos++
 			continue
 		}
 		v, ok := Unhex(c)
 		if !ok {
 			return Object{}, l.Errorf("bad hex digit %q", c)
 		}
+		l.Pos++
 		if half {
-			out = append(out, hi<<4|v)
+			out.WriteByte(hi<<4 | v)
 		} else {
 			hi = v
 		}
 		half = !half
 	}
-	return Object{}, l.Errorf("unterminated hex string")
+	if half {
+		out.WriteByte(hi << 4)
+	}
+	l.Pos++ // >
+	return Object{Kind: String, S: out.String(), Start: start, End: l.Pos}, nil
 }
 
 func (l *Lexer) literal() (Object, error) {
 	start := l.Pos
 	l.Pos++ // (
-	var out []byte
+	var out strings.Builder
 	nest := 0
 	for l.Pos < len(l.B) {
 		c := l.B[l.Pos]
@@ -400,7 +414,7 @@ func (l *Lexer) literal() (Object, error) {
 			nest++
 		case ')':
 			if nest == 0 {
-				return Object{Kind: String, S: string(out), Start: start, End: l.Pos}, nil
+				return Object{Kind: String, S: out.String(), Start: start, End: l.Pos}, nil
 			}
 			nest--
 		case '\\':
@@ -440,7 +454,7 @@ func (l *Lexer) literal() (Object, error) {
 				}
 			}
 		}
-		out = append(out, c)
+		out.WriteByte(c)
 	}
 	return Object{}, l.Errorf("unterminated string")
 }
@@ -518,12 +532,10 @@ func (l *Lexer) dict() (Object, error) {
 		if v.Kind == Op {
 			return Object{}, l.Errorf("operator %q as a dictionary value", v.S)
 		}
-		if len(o.Keys) >= MaxDictEntries {
+		if len(o.Entries) >= MaxDictEntries {
 			return Object{}, l.Errorf("dictionary of more than %d entries", MaxDictEntries)
 		}
-		o.Keys = append(o.Keys, k.S)
-		o.KeyStart = append(o.KeyStart, k.Start)
-		o.Items = append(o.Items, v)
+		o.Entries = append(o.Entries, Entry{Key: k.S, KeyStart: k.Start, Value: v})
 	}
 }
 

@@ -20,8 +20,8 @@ c) /Dup 1 /Dup 2 >>`)
 	if v := o.Val("Type"); v.Kind != Name || v.S != "Sig" {
 		t.Errorf("/Type = %+v", v)
 	}
-	if v, ok := o.Get("A B"); !ok || v.S != "1" {
-		t.Errorf("#20 in a key not decoded: %v %v", o.Keys, ok)
+	if v, ok := o.Get("A B"); !ok || v.Num != 1 {
+		t.Errorf("#20 in a key not decoded: %v %v", o.Entries, ok)
 	}
 	ref := o.Val("Ref")
 	if ref.Kind != Ref || ref.RefNum() != [2]int{12, 0} || string(src[ref.Start:ref.End]) != "12 0 R" {
@@ -46,10 +46,10 @@ c) /Dup 1 /Dup 2 >>`)
 	if s := o.Val("S").S; s != "a(b)\nAc" {
 		t.Errorf("literal string %q", s)
 	}
-	if d := o.Val("Dup"); d.S != "1" {
-		t.Errorf("repeated key: first must win, got %q", d.S)
+	if d, _ := o.Val("Dup").Int(); d != 1 {
+		t.Errorf("repeated key: first must win, got %d", d)
 	}
-	if got := string(src[o.KeyStart[0]:o.Items[0].End]); got != "/Type /Sig" {
+	if got := string(src[o.Entries[0].KeyStart:o.Entries[0].Value.End]); got != "/Type /Sig" {
 		t.Errorf("key span %q", got)
 	}
 }
@@ -157,10 +157,16 @@ func check(t *testing.T, o Object, n, depth int) {
 	if o.Start < 0 || o.End > n || o.Start > o.End {
 		t.Fatalf("span [%d,%d) outside %d bytes", o.Start, o.End, n)
 	}
-	if len(o.Items) > max(MaxArrayItems, MaxDictEntries) || o.Kind == Dict && (len(o.Keys) != len(o.Items) || len(o.Keys) > MaxDictEntries) {
-		t.Fatalf("container over its limits: %d keys, %d items", len(o.Keys), len(o.Items))
+	if len(o.Items) > MaxArrayItems || len(o.Entries) > MaxDictEntries {
+		t.Fatalf("container over its limits: %d entries, %d items", len(o.Entries), len(o.Items))
 	}
 	for _, v := range o.Items {
 		check(t, v, n, depth+1)
+	}
+	for _, e := range o.Entries {
+		if e.KeyStart < o.Start || e.KeyStart >= e.Value.Start {
+			t.Fatalf("key at %d outside its dictionary [%d,%d) or after its value at %d", e.KeyStart, o.Start, o.End, e.Value.Start)
+		}
+		check(t, e.Value, n, depth+1)
 	}
 }
