@@ -51,11 +51,11 @@ const (
 // Object is one PDF value with its byte span [Start, End) in the source.
 type Object struct {
 	Kind       Kind
-	Bool       bool // Bool
-	isInt      bool // Number written as an integer that fits an int (object mode)
+	Bool       bool  // Bool
+	isInt      bool  // Number written as an integer of at most 2^53 (object mode)
+	Gen        int32 // generation of a Ref
 	Start, End int
 	Num        float64  // Number (object mode); object number of a Ref
-	Gen        int      // generation of a Ref; value of an integer Number (object mode)
 	S          string   // Name (without '/', #xx decoded), decoded String, Op keyword
 	Items      []Object // Array items
 	Entries    []Entry  // Dict entries, in source order
@@ -91,11 +91,14 @@ func (o Object) Int() (int, bool) {
 	if o.Kind != Number {
 		return 0, false
 	}
-	return o.Gen, o.isInt
+	if !o.isInt {
+		return 0, false
+	}
+	return int(o.Num), true
 }
 
 // RefNum returns the object and generation numbers of a Ref.
-func (o Object) RefNum() [2]int { return [2]int{int(o.Num), o.Gen} }
+func (o Object) RefNum() [2]int { return [2]int{int(o.Num), int(o.Gen)} }
 
 // Lexer reads PDF values and keywords from B starting at Pos.
 type Lexer struct {
@@ -214,7 +217,7 @@ func (l *Lexer) Next() (Object, error) {
 						return ref, nil
 					}
 				}
-				o.Gen, o.isInt = n, true
+				o.isInt = n <= 1<<53 && n >= -(1<<53)
 			}
 		}
 		return o, nil
@@ -326,7 +329,7 @@ func (l *Lexer) tryRef(num, start int) (Object, bool) {
 	l.Skip()
 	if l.Pos < len(l.B) && l.B[l.Pos] == 'R' && (l.Pos+1 == len(l.B) || IsWhite(l.B[l.Pos+1]) || IsDelim(l.B[l.Pos+1])) {
 		l.Pos++
-		return Object{Kind: Ref, Num: float64(num), Gen: gen, Start: start, End: l.Pos}, true
+		return Object{Kind: Ref, Num: float64(num), Gen: int32(gen), Start: start, End: l.Pos}, true
 	}
 	l.Pos = save
 	return Object{}, false
@@ -373,32 +376,75 @@ func (l *Lexer) hex() (Object, error) {
 	if end < 0 {
 		return Object{}, l.Errorf("unterminated hex string")
 	}
-	var out strings.Builder
-	out.Grow(end/2 + 1)
+	raw := l.B[l.Pos : l.Pos+end]
+	var str string
+	bad := -1
+	if len(raw)/2+1 <= 32 {
+		// Short strings (content streams, CMaps): decoded on the stack.
+		var small [32]byte
+		var out []byte
+		out, bad = unhexTo(small[:0], raw)
+		str = string(out)
+	} else {
+		// Long strings (a signature's /Contents): decoded once, not copied.
+		var sb strings.Builder
+		sb.Grow(len(raw)/2 + 1)
+		var hi byte
+		half := false
+		for i, c := range raw {
+			if IsWhite(c) {
+				continue
+			}
+			v, ok := Unhex(c)
+			if !ok {
+				bad = i
+				break
+			}
+			if half {
+				sb.WriteByte(hi<<4 | v)
+			} else {
+				hi = v
+			}
+			half = !half
+		}
+		if half {
+			sb.WriteByte(hi << 4)
+		}
+		str = sb.String()
+	}
+	if bad >= 0 {
+		l.Pos += bad
+		return Object{}, l.Errorf("bad hex digit %q", raw[bad])
+	}
+	l.Pos += end + 1
+	return Object{Kind: String, S: str, Start: start, End: l.Pos}, nil
+}
+
+// unhexTo appends the bytes of the hex digits in raw (white space skipped,
+// an odd last digit followed by 0) to dst. bad is the index of the first
+// byte that is neither, or -1.
+func unhexTo(dst, raw []byte) (out []byte, bad int) {
 	var hi byte
 	half := false
-	for _, c := range l.B[l.Pos : l.Pos+end] {
+	for i, c := range raw {
 		if IsWhite(c) {
-			l.Pos++
 			continue
 		}
 		v, ok := Unhex(c)
 		if !ok {
-			return Object{}, l.Errorf("bad hex digit %q", c)
+			return dst, i
 		}
-		l.Pos++
 		if half {
-			out.WriteByte(hi<<4 | v)
+			dst = append(dst, hi<<4|v)
 		} else {
 			hi = v
 		}
 		half = !half
 	}
 	if half {
-		out.WriteByte(hi << 4)
+		dst = append(dst, hi<<4)
 	}
-	l.Pos++ // >
-	return Object{Kind: String, S: out.String(), Start: start, End: l.Pos}, nil
+	return dst, -1
 }
 
 func (l *Lexer) literal() (Object, error) {

@@ -170,3 +170,14 @@ func check(t *testing.T, o Object, n, depth int) {
 		check(t, e.Value, n, depth+1)
 	}
 }
+
+func TestLongHexString(t *testing.T) {
+	src := "<" + strings.Repeat("41", 100) + "\n4>"
+	o, err := ParseAt([]byte(src), 0)
+	if err != nil || o.S != strings.Repeat("A", 100)+"@" || o.End != len(src) {
+		t.Fatalf("long hex string: %q %v", o.S, err)
+	}
+	if _, err := ParseAt([]byte("<"+strings.Repeat("41", 80)+"G1>"), 0); !errors.Is(err, ErrSyntax) {
+		t.Errorf("bad digit in a long hex string: %v", err)
+	}
+}
