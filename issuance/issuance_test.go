@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -284,6 +285,12 @@ func TestRestampRefusals(t *testing.T) {
 	}
 	if err := press(0, as[2].Person.IDNumber); !errors.Is(err, issuance.ErrNotFound) {
 		t.Fatalf("someone else's certificate: %v, want ErrNotFound", err)
+	}
+	if err := press(0, ""); !errors.Is(err, issuance.ErrNotFound) {
+		t.Fatalf("no holder: %v, want ErrNotFound", err)
+	}
+	if got := code(press(0, " "+strings.ToLower(as[0].Person.IDNumber)+" ")); got != issuance.RefuseNoticeNotEnded {
+		t.Fatalf("holder's own ID in lower case with spaces: %q, want the notice refusal (found, not foreign)", got)
 	}
 	e.clock.Set(time.Date(2026, 3, 21, 0, 0, 1, 0, registration.ChinaTZ))
 	if err := press(0, as[0].Person.IDNumber); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -106,8 +107,9 @@ func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error)
 	if utf8.RuneCountInString(req.Purpose) > 40 || !utf8.ValidString(req.Purpose) {
 		return Copy{}, fmt.Errorf("%w: purpose longer than 40 characters", ErrBadRequest)
 	}
+	holder := strings.ToUpper(strings.TrimSpace(req.Holder)) // ID numbers are stored upper-case (X)
 	cert, err := s.reg.CurrentCertificate(ctx, req.CertificateNo)
-	if errors.Is(err, registry.ErrNotFound) || (err == nil && cert.IDNumber != req.Holder) {
+	if errors.Is(err, registry.ErrNotFound) || (err == nil && (holder == "" || cert.IDNumber != holder)) {
 		return Copy{}, ErrNotFound
 	}
 	if err != nil {
