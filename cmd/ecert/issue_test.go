@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/sampledata"
+)
+
+// Ctrl-C during `ecert issue` stops taking cases, lets started ones finish,
+// and a second run issues exactly the rest.
+func TestIssueBatchInterruptAndResume(t *testing.T) {
+	global.DataDir = t.TempDir()
+	global.Database = ""
+	a, err := openApp(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const n = 40
+	recs := sampledata.Generate(n, sampledata.Options{Seed: 61, Base: registration.Today(time.Now()).AddDays(-30)})
+	var cases []string
+	for _, r := range a.reg.Intake(context.Background(), recs) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		cases = append(cases, r.CaseID)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan issueSummary)
+	go func() { done <- issueBatch(ctx, a.svc, cases, 2, false, io.Discard) }()
+	for {
+		c, err := a.reg.Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c["certificates"] >= 5 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	first := <-done
+	if !first.Interrupted || len(first.Failed) != 0 || first.Issued == 0 || first.Issued >= n {
+		t.Fatalf("interrupted run: %+v", first)
+	}
+	second := issueBatch(context.Background(), a.svc, cases, 2, false, io.Discard)
+	if second.Interrupted || len(second.Failed) != 0 || second.Skipped != first.Issued || second.Issued != n-first.Issued {
+		t.Fatalf("resumed run: %+v after %+v", second, first)
+	}
+	c, _ := a.reg.Counts(context.Background())
+	if c["certificates"] != n {
+		t.Fatalf("%d certificates, want %d", c["certificates"], n)
+	}
+}
