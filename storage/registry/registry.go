@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -45,6 +46,11 @@ type Registry struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	// wmu serialises this process's SQLite write transactions: SQLite has
+	// one writer, and a second BEGIN IMMEDIATE would otherwise wait in
+	// SQLite's busy handler, which sleeps in steps of milliseconds.
+	// Other processes still meet the busy timeout. Unused for PostgreSQL.
+	wmu sync.Mutex
 }
 
 // Options tune Open.
@@ -121,8 +127,11 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// SQLite has one writer; a small pool avoids busy waits between our own connections.
+	// SQLite has one writer; a small pool of readers, all kept open: a
+	// connection closed for being idle would be reopened (files, WAL index,
+	// schema) on the next query.
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	return db, nil
 }
 
@@ -187,6 +196,10 @@ var ErrNotFound = errors.New("registry: not found")
 
 // tx runs fn in a transaction, committing on nil and rolling back otherwise.
 func (r *Registry) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if r.dialect == SQLite {
+		r.wmu.Lock()
+		defer r.wmu.Unlock()
+	}
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
