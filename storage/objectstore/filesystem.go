@@ -93,43 +93,65 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err := checkPut(key, size, s.cfg.MaxObjectSize, &opts); err != nil {
 		return Info{}, err
 	}
-	dir := path.Dir(key)
-	if dir != "." {
-		if err := s.root.MkdirAll(dir, 0o750); err != nil {
-			return Info{}, fmt.Errorf("objectstore: put %s: create directory: %w", key, err)
-		}
+	dir, name := path.Split(key)
+	d, err := s.openDir(dir)
+	if err != nil {
+		return Info{}, fmt.Errorf("objectstore: put %s: create directory: %w", key, err)
 	}
-	tmp := path.Join(dir, ".tmp-"+randomHex(8))
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if d != s.root {
+		defer d.Close()
+	}
+	tmp := ".tmp-" + randomHex(8)
+	f, err := d.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: create temporary file: %w", key, err)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			s.root.Remove(tmp)
+			d.Remove(tmp)
 		}
 	}()
 
-	// Reserve the header, stream the bytes after it, then fill the header in.
-	if _, err := f.Write(make([]byte, fsHeaderSize)); err != nil {
-		return Info{}, fmt.Errorf("objectstore: put %s: %w", key, err)
-	}
 	vr := newVerifyingReader(io.LimitReader(r, s.cfg.MaxObjectSize+1), size, opts.SHA256, ErrDigestMismatch, "objectstore: put "+key)
-	n, err := io.Copy(f, ctxReader{ctx, vr})
-	if err != nil {
-		return Info{}, err
-	}
-	if n > s.cfg.MaxObjectSize {
-		return Info{}, fmt.Errorf("objectstore: put %s: %w: more than %d bytes", key, ErrTooLarge, s.cfg.MaxObjectSize)
+	var n int64
+	var buf []byte // header and bytes in one write, for objects of known, modest size
+	if size >= 0 && size <= maxBufferedPut {
+		buf = make([]byte, fsHeaderSize+size, fsHeaderSize+size+1)
+		m, err := io.ReadFull(ctxReader{ctx, vr}, buf[fsHeaderSize:])
+		if err != nil {
+			return Info{}, putReadErr(key, err)
+		}
+		// Read on to EOF so the verifying reader checks size and digest.
+		if _, err := io.Copy(io.Discard, ctxReader{ctx, vr}); err != nil {
+			return Info{}, err
+		}
+		n = int64(m)
+	} else {
+		// Reserve the header, stream the bytes after it, then fill the header in.
+		if _, err := f.Write(make([]byte, fsHeaderSize)); err != nil {
+			return Info{}, fmt.Errorf("objectstore: put %s: %w", key, err)
+		}
+		if n, err = io.Copy(f, ctxReader{ctx, vr}); err != nil {
+			return Info{}, err
+		}
+		if n > s.cfg.MaxObjectSize {
+			return Info{}, fmt.Errorf("objectstore: put %s: %w: more than %d bytes", key, ErrTooLarge, s.cfg.MaxObjectSize)
+		}
 	}
 	info = Info{Key: key, Size: n, ContentType: opts.ContentType, SHA256: vr.sum(), Modified: s.cfg.Now().UTC()}
 	hdr, err := encodeFSHeader(info)
 	if err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: %w", key, err)
 	}
-	if _, err := f.WriteAt(hdr, 0); err != nil {
-		return Info{}, fmt.Errorf("objectstore: put %s: write header: %w", key, err)
+	if buf != nil {
+		copy(buf, hdr)
+		_, err = f.Write(buf)
+	} else {
+		_, err = f.WriteAt(hdr, 0)
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("objectstore: put %s: write: %w", key, err)
 	}
 	if err := f.Sync(); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: fsync: %w", key, err)
@@ -140,13 +162,54 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err := ctx.Err(); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: %w", key, err)
 	}
-	if err := s.root.Rename(tmp, key); err != nil {
+	if err := d.Rename(tmp, name); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: rename into place: %w", key, err)
 	}
-	if err := s.syncDir(dir); err != nil {
+	if err := syncRoot(d); err != nil {
 		return info, fmt.Errorf("objectstore: put %s: fsync directory: %w", key, err)
 	}
 	return info, nil
+}
+
+// maxBufferedPut is the largest object Put reads into memory to write it
+// with its header in one system call; larger ones are streamed.
+const maxBufferedPut = 4 << 20
+
+// putReadErr reports a source that ended before its declared size.
+func putReadErr(key string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("objectstore: put %s: %w: source ended before the declared size", key, ErrSizeMismatch)
+	}
+	return err
+}
+
+// openDir opens the directory dir ("" or "a/b/") below the root as a root
+// of its own, creating it if missing, so the writes of a Put name single
+// path components instead of walking the whole key each time.
+func (s *Filesystem) openDir(dir string) (*os.Root, error) {
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return s.root, nil
+	}
+	d, err := s.root.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := s.root.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		d, err = s.root.OpenRoot(dir)
+	}
+	return d, err
+}
+
+// syncRoot fsyncs the directory a root stands for, making renames and
+// removals in it durable.
+func syncRoot(d *os.Root) error {
+	f, err := d.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // checkPut validates the arguments common to every backend's Put.
