@@ -158,7 +158,9 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 	if err != nil {
 		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
 	}
-	prefix := fmt.Sprintf("certificates/%s/v%03d/", certNo, version)
+	// One directory per certificate number (a filesystem store creates
+	// one directory per new certificate, not two).
+	prefix := fmt.Sprintf("certificates/%s/v%03d-", certNo, version)
 	keys, err := s.putAll(ctx, prefix, files)
 	if err != nil {
 		return registry.Certificate{}, err
