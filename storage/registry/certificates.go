@@ -111,32 +111,162 @@ func (r *Registry) CertificatesOf(ctx context.Context, idNumber string) ([]Certi
 // never points at missing files. A second certificate for the same case, or
 // the same version twice, fails with ErrConflict and changes nothing.
 func (r *Registry) RecordCertificate(ctx context.Context, c Certificate) error {
-	err := r.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, r.q(`INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
-			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`),
-			c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
-			c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC())
-		if err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
+	var err error
+	if r.dialect == SQLite {
+		err = r.recordGrouped(ctx, c)
+	} else {
+		err = r.tx(ctx, func(tx *sql.Tx) error {
+			st, err := r.prepareRecord(ctx, tx)
+			if err != nil {
+				return err
 			}
-			return err
-		}
-		now := r.now().UTC()
-		if _, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
-			WHERE certificate_no = ? AND version < ? AND status = ?`),
-			string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
-			c.CertificateNo, c.Version, string(registration.CertValid)); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
-			now, "issuer", "certificate.issued", c.CaseID, fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
-		return err
-	})
+			defer st.close()
+			return r.recordIn(ctx, st, c)
+		})
+	}
 	if err != nil && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("registry: record certificate: %w", err)
 	}
+	return err
+}
+
+// recordRequest is one RecordCertificate call waiting for a group commit.
+type recordRequest struct {
+	c    Certificate
+	done chan error // receives the outcome once the transaction has ended
+}
+
+// recordGrouped records c in a transaction shared with the other
+// RecordCertificate calls waiting at the same moment (group commit). SQLite
+// has one writer: instead of queueing for the write lock one row at a time,
+// whoever gets the lock commits every request waiting then; the others find
+// their outcome delivered when they wake. Each request keeps its own
+// outcome: a conflict fails only its own INSERT (SQLite aborts the statement,
+// not the transaction) and changes nothing of its own; any other error fails
+// the whole batch, and nothing of it is committed.
+//
+// Once queued, a request is not abandoned when ctx ends: its row may be
+// committed by another caller, and a caller told "failed" would delete the
+// objects the row points at. The commit itself does not depend on any one
+// caller's context.
+func (r *Registry) recordGrouped(ctx context.Context, c Certificate) error {
+	req := &recordRequest{c: c, done: make(chan error, 1)}
+	r.pmu.Lock()
+	r.pending = append(r.pending, req)
+	r.pmu.Unlock()
+	select {
+	case err := <-req.done:
+		return err
+	case r.wsem <- struct{}{}:
+	}
+	defer func() { <-r.wsem }()
+	r.pmu.Lock()
+	batch := r.pending
+	r.pending = nil
+	r.pmu.Unlock()
+	if len(batch) == 0 { // a leader before us took ours along
+		return <-req.done
+	}
+	outcome := make([]error, len(batch))
+	err := r.txLocked(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		st, err := r.prepareRecord(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		for i, q := range batch {
+			outcome[i] = r.recordIn(ctx, st, q.c)
+			if outcome[i] != nil && !errors.Is(outcome[i], ErrConflict) {
+				return outcome[i]
+			}
+		}
+		return nil
+	})
+	for i, q := range batch {
+		if err != nil {
+			q.done <- err
+		} else {
+			q.done <- outcome[i]
+		}
+	}
+	return <-req.done
+}
+
+// RecordCertificate's statements.
+const (
+	sqlInsertCertificate = `INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`
+	sqlSupersede = `UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
+			WHERE certificate_no = ? AND version < ? AND status = ?`
+	sqlAuditIssued = `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`
+)
+
+// recordStmts runs RecordCertificate's statements in tx: prepared once for
+// a batch (SQLite, where database/sql would otherwise compile each
+// statement for each row), or sent as they are (PostgreSQL, whose driver
+// caches prepared statements itself; preparing here would cost round trips).
+type recordStmts struct {
+	tx                       *sql.Tx
+	insert, supersede, audit *sql.Stmt
+}
+
+func (s *recordStmts) exec(ctx context.Context, st *sql.Stmt, query string, args ...any) (sql.Result, error) {
+	if st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.tx.ExecContext(ctx, query, args...)
+}
+
+func (s *recordStmts) close() {
+	for _, st := range []*sql.Stmt{s.insert, s.supersede, s.audit} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (r *Registry) prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
+	st := &recordStmts{tx: tx}
+	if r.dialect != SQLite {
+		return st, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if st.insert, err = tx.PrepareContext(ctx, sqlInsertCertificate); err != nil {
+		return nil, err
+	}
+	if st.supersede, err = tx.PrepareContext(ctx, sqlSupersede); err != nil {
+		st.close()
+		return nil, err
+	}
+	if st.audit, err = tx.PrepareContext(ctx, sqlAuditIssued); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// recordIn inserts c, supersedes older valid versions and audits, with st.
+func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate) error {
+	ctx = context.WithoutCancel(ctx)
+	_, err := st.exec(ctx, st.insert, r.q(sqlInsertCertificate),
+		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
+		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC())
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
+		}
+		return err
+	}
+	now := r.now().UTC()
+	if _, err := st.exec(ctx, st.supersede, r.q(sqlSupersede),
+		string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
+		c.CertificateNo, c.Version, string(registration.CertValid)); err != nil {
+		return err
+	}
+	_, err = st.exec(ctx, st.audit, r.q(sqlAuditIssued),
+		now, "issuer", "certificate.issued", c.CaseID, fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
 	return err
 }
 

@@ -46,11 +46,18 @@ type Registry struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
-	// wmu serialises this process's SQLite write transactions: SQLite has
-	// one writer, and a second BEGIN IMMEDIATE would otherwise wait in
-	// SQLite's busy handler, which sleeps in steps of milliseconds.
-	// Other processes still meet the busy timeout. Unused for PostgreSQL.
-	wmu sync.Mutex
+	// wsem (capacity 1) serialises this process's SQLite write
+	// transactions: SQLite has one writer, and a second BEGIN IMMEDIATE
+	// would otherwise wait in SQLite's busy handler, which sleeps in steps
+	// of milliseconds. Other processes still meet the busy timeout. A
+	// channel rather than a mutex, so that a caller of RecordCertificate can
+	// wait for the lock or for another caller to commit its row, whichever
+	// comes first. Unused for PostgreSQL.
+	wsem chan struct{}
+	// pending holds RecordCertificate requests waiting for the next group
+	// commit (SQLite only); pmu guards it.
+	pmu     sync.Mutex
+	pending []*recordRequest
 }
 
 // Options tune Open.
@@ -67,7 +74,7 @@ type Options struct {
 // SQLite database: "sqlite:PATH", "file:PATH" or a plain path; ":memory:"
 // gives a private in-memory database.
 func Open(ctx context.Context, dsn string, opt Options) (*Registry, error) {
-	r := &Registry{now: opt.Clock}
+	r := &Registry{now: opt.Clock, wsem: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -197,9 +204,18 @@ var ErrNotFound = errors.New("registry: not found")
 // tx runs fn in a transaction, committing on nil and rolling back otherwise.
 func (r *Registry) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if r.dialect == SQLite {
-		r.wmu.Lock()
-		defer r.wmu.Unlock()
+		select {
+		case r.wsem <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("registry: begin: %w", ctx.Err())
+		}
+		defer func() { <-r.wsem }()
 	}
+	return r.txLocked(ctx, fn)
+}
+
+// txLocked is tx for a caller that already holds the SQLite write lock.
+func (r *Registry) txLocked(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)

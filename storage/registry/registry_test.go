@@ -3,9 +3,11 @@ package registry_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -236,4 +238,119 @@ func BenchmarkIntakeSQLite(b *testing.B) {
 		r.Intake(context.Background(), recs[i:min(i+500, len(recs))])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// Many workers record certificates at once, three racing for each case:
+// exactly one wins per case, the others get ErrConflict without disturbing
+// the rows committed with them (SQLite commits concurrent calls as one
+// transaction), and each winner is audited once.
+func TestConcurrentRecordCertificateOneWinnerPerCase(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		const cases, racers = 40, 3
+		recs := sampledata.Generate(cases, sampledata.Options{Seed: 9})
+		for _, res := range r.Intake(ctx, recs) {
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+		type outcome struct {
+			i, j int
+			err  error
+		}
+		out := make(chan outcome, cases*racers)
+		var wg sync.WaitGroup
+		for i, a := range recs {
+			for j := range racers {
+				wg.Go(func() {
+					err := r.RecordCertificate(ctx, registry.Certificate{
+						CertificateNo: fmt.Sprintf("C%04d", i), Version: 1, LicenceID: fmt.Sprintf("L-%d-%d", i, j),
+						RegistrationNo: a.Registration.Number, CaseID: a.CaseID, IDNumber: a.Person.IDNumber,
+						OFDKey: fmt.Sprintf("o/%d/%d", i, j), OFDSHA256: "00", PDFKey: fmt.Sprintf("p/%d/%d", i, j), PDFSHA256: "00",
+						SignerSerial: "1", IssuedAt: time.Now(),
+					})
+					out <- outcome{i, j, err}
+				})
+			}
+		}
+		wg.Wait()
+		close(out)
+		winner := map[int]int{}
+		for o := range out {
+			switch {
+			case o.err == nil:
+				if w, dup := winner[o.i]; dup {
+					t.Fatalf("case %d recorded twice (racers %d and %d)", o.i, w, o.j)
+				}
+				winner[o.i] = o.j
+			case errors.Is(o.err, registry.ErrConflict):
+			default:
+				t.Fatalf("case %d racer %d: %v", o.i, o.j, o.err)
+			}
+		}
+		if len(winner) != cases {
+			t.Fatalf("%d of %d cases recorded", len(winner), cases)
+		}
+		for i, a := range recs {
+			c, err := r.CertificateByCase(ctx, a.CaseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("o/%d/%d", i, winner[i]); c.OFDKey != want {
+				t.Fatalf("case %d: row points at %s, the winner wrote %s", i, c.OFDKey, want)
+			}
+			log, err := r.AuditLog(ctx, a.CaseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued := 0
+			for _, e := range log {
+				if e.Action == "certificate.issued" {
+					issued++
+				}
+			}
+			if issued != 1 {
+				t.Fatalf("case %d audited %d times as issued", i, issued)
+			}
+		}
+	})
+}
+
+// BenchmarkRecordCertificateSQLite records certificates from 16 goroutines
+// into a SQLite file, as issuing workers do.
+func BenchmarkRecordCertificateSQLite(b *testing.B) {
+	ctx := context.Background()
+	r, err := registry.Open(ctx, filepath.Join(b.TempDir(), "ecert.db"), registry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	recs := sampledata.Generate(b.N, sampledata.Options{Seed: 11, Prefix: fmt.Sprintf("R%d", b.N)})
+	for i := 0; i < len(recs); i += 1000 {
+		r.Intake(ctx, recs[i:min(i+1000, len(recs))])
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(recs) {
+					return
+				}
+				a := recs[i]
+				if err := r.RecordCertificate(ctx, registry.Certificate{
+					CertificateNo: fmt.Sprintf("C%07d", i), Version: 1, LicenceID: fmt.Sprintf("L-%d", i),
+					RegistrationNo: a.Registration.Number, CaseID: a.CaseID, OFDKey: "o", OFDSHA256: "00",
+					PDFKey: "p", PDFSHA256: "00", SignerSerial: "1", IssuedAt: time.Now(),
+				}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
