@@ -25,7 +25,7 @@ var ErrNotSupportShortIndexYet = errors.New("not support none short index yet")
 type PdfDictionaryObj struct {
 	PtrToSubsetFontObj *SubsetFontObj
 	funcGetRoot        func() *GoPdf // ecert patch: for the compression level
-	pdfProtection *PDFProtection
+	pdfProtection      *PDFProtection
 }
 
 func (p *PdfDictionaryObj) init(funcGetRoot func() *GoPdf) {
