@@ -115,11 +115,13 @@ func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 			}
 		}
 	}
-	out, err := gp.GetBytesPdfReturnErr()
-	if err != nil {
+	// A certificate is about 38 KB: write it into a buffer that does not
+	// have to grow (gopdf's own buffer starts empty and doubles).
+	out := bytes.NewBuffer(make([]byte, 0, 64<<10))
+	if _, err := gp.WriteTo(out); err != nil {
 		return nil, fmt.Errorf("certgen: writing PDF: %w", err)
 	}
-	return out, nil
+	return out.Bytes(), nil
 }
 
 // subsetTag derives the six capital letters that prefix the name of an

@@ -104,7 +104,12 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 		}
 	}
 
-	out := bytes.NewBuffer(make([]byte, 0, len(pdf)+opts.ContentsSize*2+16<<10))
+	room := len(pdf) + opts.ContentsSize*2 + 16<<10
+	if ap := opts.Appearance; ap != nil {
+		room += len(ap.rgb) + len(ap.alpha)
+	}
+	// Sized for everything appended, so the document is never copied to grow.
+	out := bytes.NewBuffer(make([]byte, 0, room))
 	out.Write(pdf)
 	if pdf[len(pdf)-1] != '\n' {
 		out.WriteByte('\n')

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -117,7 +118,9 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	var n int64
 	var buf []byte // header and bytes in one write, for objects of known, modest size
 	if size >= 0 && size <= maxBufferedPut {
-		buf = make([]byte, fsHeaderSize+size, fsHeaderSize+size+1)
+		bp := getPutBuffer(fsHeaderSize + int(size))
+		defer putBuffers.Put(bp)
+		buf = (*bp)[:fsHeaderSize+size]
 		m, err := io.ReadFull(ctxReader{ctx, vr}, buf[fsHeaderSize:])
 		if err != nil {
 			return Info{}, putReadErr(key, err)
@@ -174,6 +177,17 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 // maxBufferedPut is the largest object Put reads into memory to write it
 // with its header in one system call; larger ones are streamed.
 const maxBufferedPut = 4 << 20
+
+// putBuffers recycles the buffers of buffered Puts.
+var putBuffers sync.Pool
+
+func getPutBuffer(n int) *[]byte {
+	if bp, ok := putBuffers.Get().(*[]byte); ok && cap(*bp) >= n {
+		return bp
+	}
+	b := make([]byte, n)
+	return &b
+}
 
 // putReadErr reports a source that ended before its declared size.
 func putReadErr(key string, err error) error {
