@@ -32,6 +32,12 @@ type FSConfig struct {
 	MaxObjectSize int64
 	// Now is the clock used for modification times (default time.Now).
 	Now func() time.Time
+	// SyncEachFile fsyncs every new file and its directory, instead of
+	// sharing one filesystem-wide sync (syncfs) among all writes in flight.
+	// Both keep the same guarantees; per-file syncs are slower under
+	// concurrency but do not write back other programs' data on the same
+	// filesystem. Always on where syncfs is unavailable (not Linux).
+	SyncEachFile bool
 }
 
 func (c *FSConfig) setDefaults() error {
@@ -55,15 +61,18 @@ func (c *FSConfig) setDefaults() error {
 // followed by the bytes. Because digest and bytes live in one file, a write
 // is made visible by a single rename and can never leave the two out of step.
 //
-// Writes go to a temporary file in the destination directory, are fsynced,
-// renamed over the destination and the directory is fsynced, so a crash
-// leaves either the old object or the new one. All file access goes through
+// Writes go to a temporary file in the destination directory, are made
+// durable, renamed over the destination and the rename is made durable, so
+// a crash leaves either the old object or the new one. On Linux the two
+// barriers are shared by all writes in flight (one syncfs each, see
+// groupSync) rather than an fsync per file and directory. All file access goes through
 // an os.Root, so no key (and no symlink planted under the root) can reach
 // outside it. Names starting with "." are the store's own temporary files.
 type Filesystem struct {
-	root *os.Root
-	dir  string
-	cfg  FSConfig
+	root  *os.Root
+	dir   string
+	cfg   FSConfig
+	group *groupSync // nil: fsync each file and directory
 }
 
 var _ Store = (*Filesystem)(nil)
@@ -80,11 +89,42 @@ func NewFilesystem(cfg FSConfig) (*Filesystem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objectstore: open root %s: %w", cfg.Root, err)
 	}
-	return &Filesystem{root: root, dir: cfg.Root, cfg: cfg}, nil
+	s := &Filesystem{root: root, dir: cfg.Root, cfg: cfg}
+	if haveGroupSync && !cfg.SyncEachFile {
+		d, err := os.Open(cfg.Root)
+		if err != nil {
+			root.Close()
+			return nil, fmt.Errorf("objectstore: open root %s: %w", cfg.Root, err)
+		}
+		s.group = newGroupSync(d)
+	}
+	return s, nil
 }
 
-// Close releases the root directory handle.
-func (s *Filesystem) Close() error { return s.root.Close() }
+// Close releases the root directory handles.
+func (s *Filesystem) Close() error {
+	if s.group != nil {
+		s.group.dir.Close()
+	}
+	return s.root.Close()
+}
+
+// syncFile makes f's bytes durable: fsync, or the next shared sync.
+func (s *Filesystem) syncFile(f *os.File) error {
+	if s.group != nil {
+		return s.group.Sync()
+	}
+	return f.Sync()
+}
+
+// syncEntries makes the names in directory d durable (after a rename or
+// removal): fsync of the directory, or the next shared sync.
+func (s *Filesystem) syncEntries(d *os.Root) error {
+	if s.group != nil {
+		return s.group.Sync()
+	}
+	return syncRoot(d)
+}
 
 // Root returns the directory the store writes to.
 func (s *Filesystem) Root() string { return s.dir }
@@ -156,8 +196,8 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: write: %w", key, err)
 	}
-	if err := f.Sync(); err != nil {
-		return Info{}, fmt.Errorf("objectstore: put %s: fsync: %w", key, err)
+	if err := s.syncFile(f); err != nil {
+		return Info{}, fmt.Errorf("objectstore: put %s: sync: %w", key, err)
 	}
 	if err := f.Close(); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: close: %w", key, err)
@@ -168,8 +208,8 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err := d.Rename(tmp, name); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: rename into place: %w", key, err)
 	}
-	if err := syncRoot(d); err != nil {
-		return info, fmt.Errorf("objectstore: put %s: fsync directory: %w", key, err)
+	if err := s.syncEntries(d); err != nil {
+		return info, fmt.Errorf("objectstore: put %s: sync directory: %w", key, err)
 	}
 	return info, nil
 }
@@ -250,6 +290,9 @@ func checkPut(key string, size, max int64, opts *PutOptions) error {
 }
 
 func (s *Filesystem) syncDir(dir string) error {
+	if s.group != nil {
+		return s.group.Sync()
+	}
 	d, err := s.root.Open(dir)
 	if err != nil {
 		return err

@@ -124,3 +124,12 @@ func TestFilesystemReadyFailsWhenRootGone(t *testing.T) {
 		t.Fatal("Ready with the root directory removed")
 	}
 }
+
+// The contract holds with per-file fsyncs too (the mode used where syncfs
+// is missing, and on request).
+func TestFilesystemContractSyncEachFile(t *testing.T) {
+	runContract(t, backend{
+		new:     func(t *testing.T) Store { return newTestFS(t, FSConfig{SyncEachFile: true}) },
+		corrupt: fsBackend.corrupt,
+	})
+}
