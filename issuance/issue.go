@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"strings"
 	"time"
 	"unicode"
@@ -256,20 +257,36 @@ func (s *Service) signOFD(ctx context.Context, out *certgen.Output, now time.Tim
 var contentTypes = map[string]string{"ofd": "application/ofd", "pdf": "application/pdf"}
 
 // putAll stores files under prefix + a digest-derived name, so that
-// concurrent attempts never overwrite each other's objects.
+// concurrent attempts never overwrite each other's objects. The files are
+// written at the same time: each write waits mostly for the store (a
+// round trip to MinIO, a sync of the filesystem), and concurrent writes
+// share that wait.
 func (s *Service) putAll(ctx context.Context, prefix string, files []signedFile) (map[string]objectstore.Info, error) {
+	infos := make([]objectstore.Info, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Go(func() {
+			sum := sha256.Sum256(f.data)
+			digest := hex.EncodeToString(sum[:])
+			key := prefix + digest[:16] + "." + f.format
+			infos[i], errs[i] = s.store.Put(ctx, key, bytes.NewReader(f.data), int64(len(f.data)),
+				objectstore.PutOptions{ContentType: contentTypes[f.format], SHA256: digest})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("store %s: %w", key, errs[i])
+			}
+		})
+	}
+	wg.Wait()
 	out := make(map[string]objectstore.Info, len(files))
-	for _, f := range files {
-		sum := sha256.Sum256(f.data)
-		digest := hex.EncodeToString(sum[:])
-		key := prefix + digest[:16] + "." + f.format
-		info, err := s.store.Put(ctx, key, bytes.NewReader(f.data), int64(len(f.data)),
-			objectstore.PutOptions{ContentType: contentTypes[f.format], SHA256: digest})
-		if err != nil {
-			s.removeAll(out)
-			return nil, fmt.Errorf("store %s: %w", key, err)
+	for i, f := range files {
+		if errs[i] == nil {
+			out[f.format] = infos[i]
 		}
-		out[f.format] = info
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.removeAll(out)
+		return nil, err
 	}
 	return out, nil
 }
