@@ -50,7 +50,7 @@ func issueParallel(b *testing.B, e *env, workers int) {
 // BenchmarkIssueEmbedded: render + sign + store + record, both formats, on
 // the embedded defaults (filesystem objects, SQLite registry).
 func BenchmarkIssueEmbedded(b *testing.B) {
-	issueParallel(b, newEnv(b, backends{}), benchWorkers(4))
+	issueParallel(b, newEnv(b, backends{}), benchWorkers(32))
 }
 
 // BenchmarkIssueMinIO is the same against MinIO, Redis and PostgreSQL.

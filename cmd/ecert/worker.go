@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +48,7 @@ Without --redis-addrs the queue is in-process, which only makes sense inside
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs handled at once by this process")
+	cmd.Flags().IntVar(&concurrency, "concurrency", defaultIssueWorkers(), "jobs handled at once by this process")
 	cmd.Flags().DurationVar(&expireEvery, "expire-every", time.Hour, "run automatic cancellation this often (one worker at a time, via a lock in Redis); 0 disables")
 	rootCmd.AddCommand(cmd)
 }
