@@ -170,6 +170,10 @@ func NewMinIO(ctx context.Context, cfg MinIOConfig) (*MinIO, error) {
 	}
 	tr.DialContext = (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = cfg.ResponseHeaderTimeout
+	// Issuing keeps dozens of PUTs in flight (two per certificate being
+	// issued); with minio-go's 16 idle connections per host, every request
+	// beyond 16 opened and closed a TCP connection of its own.
+	tr.MaxIdleConnsPerHost = 256
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:     cfg.Secure,
