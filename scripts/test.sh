@@ -13,4 +13,10 @@ scripts/services.sh up
 source "$ECERT_SVC_DIR/env"
 export ECERT_REQUIRE_SERVICES=1
 go vet ./...
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go test -race -timeout 40m ${GOTESTFLAGS:-} ./...
