@@ -115,14 +115,7 @@ func (r *Registry) RecordCertificate(ctx context.Context, c Certificate) error {
 	if r.dialect == SQLite {
 		err = r.recordGrouped(ctx, c)
 	} else {
-		err = r.tx(ctx, func(tx *sql.Tx) error {
-			st, err := r.prepareRecord(ctx, tx)
-			if err != nil {
-				return err
-			}
-			defer st.close()
-			return r.recordIn(ctx, st, c)
-		})
+		err = r.tx(ctx, r.recordOne(ctx, c))
 	}
 	if err != nil && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("registry: record certificate: %w", err)
@@ -142,8 +135,9 @@ type recordRequest struct {
 // whoever gets the lock commits every request waiting then; the others find
 // their outcome delivered when they wake. Each request keeps its own
 // outcome: a conflict fails only its own INSERT (SQLite aborts the statement,
-// not the transaction) and changes nothing of its own; any other error fails
-// the whole batch, and nothing of it is committed.
+// not the transaction) and changes nothing of its own; any other error rolls
+// the batch back, and its rows are then recorded one transaction each, so
+// that only the failing row's caller sees the error.
 //
 // Once queued, a request is not abandoned when ctx ends: its row may be
 // committed by another caller, and a caller told "failed" would delete the
@@ -182,6 +176,14 @@ func (r *Registry) recordGrouped(ctx context.Context, c Certificate) error {
 		}
 		return nil
 	})
+	if err != nil && len(batch) > 1 {
+		// Nothing was committed. Record each on its own, so that one bad
+		// row (a broken reference, say) fails only its own caller.
+		for i, q := range batch {
+			outcome[i] = r.txLocked(context.WithoutCancel(ctx), r.recordOne(ctx, q.c))
+		}
+		err = nil
+	}
 	for i, q := range batch {
 		if err != nil {
 			q.done <- err
@@ -190,6 +192,18 @@ func (r *Registry) recordGrouped(ctx context.Context, c Certificate) error {
 		}
 	}
 	return <-req.done
+}
+
+// recordOne is the transaction body recording c alone.
+func (r *Registry) recordOne(ctx context.Context, c Certificate) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		st, err := r.prepareRecord(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		return r.recordIn(ctx, st, c)
+	}
 }
 
 // RecordCertificate's statements.

@@ -354,3 +354,43 @@ func BenchmarkRecordCertificateSQLite(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// A row that cannot be recorded (here: its registration does not exist)
+// fails only its own caller, also when SQLite would commit it together with
+// others.
+func TestRecordCertificateBadRowFailsAlone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(30, sampledata.Options{Seed: 13})
+		r.Intake(ctx, recs)
+		var wg sync.WaitGroup
+		errs := make([]error, len(recs))
+		for i, a := range recs {
+			wg.Go(func() {
+				regNo := a.Registration.Number
+				if i%10 == 3 {
+					regNo = "no-such-registration"
+				}
+				errs[i] = r.RecordCertificate(ctx, registry.Certificate{
+					CertificateNo: fmt.Sprintf("C%04d", i), Version: 1, LicenceID: fmt.Sprintf("L-%d", i),
+					RegistrationNo: regNo, CaseID: a.CaseID, OFDKey: "o", OFDSHA256: "00", PDFKey: "p", PDFSHA256: "00",
+					SignerSerial: "1", IssuedAt: time.Now(),
+				})
+			})
+		}
+		wg.Wait()
+		for i, a := range recs {
+			_, found := r.CertificateByCase(ctx, a.CaseID)
+			switch bad := i%10 == 3; {
+			case bad && errs[i] == nil:
+				t.Fatalf("case %d with a missing registration was recorded", i)
+			case bad && found == nil:
+				t.Fatalf("case %d: failed, yet a row exists", i)
+			case !bad && errs[i] != nil:
+				t.Fatalf("case %d failed because of another row: %v", i, errs[i])
+			case !bad && found != nil:
+				t.Fatalf("case %d: no row: %v", i, found)
+			}
+		}
+	})
+}
