@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
+	"github.com/ecert/ecert/storage/objectstore"
 )
 
 // Ctrl-C during `ecert issue` stops taking cases, lets started ones finish,
@@ -54,5 +55,38 @@ func TestIssueBatchInterruptAndResume(t *testing.T) {
 	c, _ := a.reg.Counts(context.Background())
 	if c["certificates"] != n {
 		t.Fatalf("%d certificates, want %d", c["certificates"], n)
+	}
+}
+
+// --fs-sync-each-file reaches the filesystem store, and issuing works in
+// that mode too.
+func TestIssueWithFsyncEachFile(t *testing.T) {
+	global.DataDir = t.TempDir()
+	global.Database = ""
+	backends.FSSyncEachFile = true
+	t.Cleanup(func() { backends.FSSyncEachFile = false })
+	a, err := openApp(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	fs, ok := a.store.(*objectstore.Filesystem)
+	if !ok {
+		t.Fatalf("store %T, want the filesystem store", a.store)
+	}
+	if m := fs.SyncMode(); m != "fsync-each-file" {
+		t.Fatalf("filesystem store in mode %q, want fsync-each-file", m)
+	}
+	recs := sampledata.Generate(6, sampledata.Options{Seed: 62, Base: registration.Today(time.Now()).AddDays(-30)})
+	var cases []string
+	for _, r := range a.reg.Intake(context.Background(), recs) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		cases = append(cases, r.CaseID)
+	}
+	s := issueBatch(context.Background(), a.svc, cases, 3, false, io.Discard)
+	if s.Issued != len(cases) || len(s.Failed) != 0 {
+		t.Fatalf("issue: %+v", s)
 	}
 }

@@ -109,6 +109,15 @@ func (s *Filesystem) Close() error {
 	return s.root.Close()
 }
 
+// SyncMode says how writes are made durable: "shared-syncfs" (group
+// commit) or "fsync-each-file".
+func (s *Filesystem) SyncMode() string {
+	if s.group != nil {
+		return "shared-syncfs"
+	}
+	return "fsync-each-file"
+}
+
 // syncFile makes f's bytes durable: fsync, or the next shared sync.
 func (s *Filesystem) syncFile(f *os.File) error {
 	if s.group != nil {
