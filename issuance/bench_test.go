@@ -111,32 +111,9 @@ func BenchmarkPutCeilingMinIO(b *testing.B) {
 		b.Fatal(err)
 	}
 	pdf := e.read(b, res.Certificate.PDFKey, res.Certificate.PDFSHA256)
-	putCeiling(b, e.store, pdf, 16)
-}
-
-func putCeiling(b *testing.B, s objectstore.Store, data []byte, workers int) {
-	ctx := context.Background()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	b.SetBytes(int64(len(data)))
+	b.SetBytes(int64(len(pdf)))
 	b.ResetTimer()
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				if _, err := s.Put(ctx, fmt.Sprintf("ceiling/%d.pdf", i), bytes.NewReader(data), int64(len(data)), objectstore.PutOptions{ContentType: "application/pdf"}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(putRate(b, e.store, pdf, b.N, 16), "objects/s")
 }
 
 // benchWorkers is the concurrency of the issue benchmarks: def, or ECERT_BENCH_WORKERS.
