@@ -3,7 +3,6 @@ package objectstore
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,21 +53,6 @@ func TestGroupSyncReportsErrors(t *testing.T) {
 	}
 	g.sync = func() error { return nil }
 	if err := g.Sync(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// The real syncfs works on the test's filesystem.
-func TestSyncFilesystem(t *testing.T) {
-	if !haveGroupSync {
-		t.Skip("no syncfs on this system")
-	}
-	d, err := os.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := syncFilesystem(d); err != nil {
 		t.Fatal(err)
 	}
 }
