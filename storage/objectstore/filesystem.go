@@ -126,15 +126,6 @@ func (s *Filesystem) syncFile(f *os.File) error {
 	return f.Sync()
 }
 
-// syncEntries makes the names in directory d durable (after a rename or
-// removal): fsync of the directory, or the next shared sync.
-func (s *Filesystem) syncEntries(d *os.Root) error {
-	if s.group != nil {
-		return s.group.Sync()
-	}
-	return syncRoot(d)
-}
-
 // Root returns the directory the store writes to.
 func (s *Filesystem) Root() string { return s.dir }
 
@@ -217,7 +208,7 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err := d.Rename(tmp, name); err != nil {
 		return Info{}, fmt.Errorf("objectstore: put %s: rename into place: %w", key, err)
 	}
-	if err := s.syncEntries(d); err != nil {
+	if err := s.syncDir(d, "."); err != nil {
 		return info, fmt.Errorf("objectstore: put %s: sync directory: %w", key, err)
 	}
 	return info, nil
@@ -264,17 +255,6 @@ func (s *Filesystem) openDir(dir string) (*os.Root, error) {
 	return d, err
 }
 
-// syncRoot fsyncs the directory a root stands for, making renames and
-// removals in it durable.
-func syncRoot(d *os.Root) error {
-	f, err := d.Open(".")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
 // checkPut validates the arguments common to every backend's Put.
 func checkPut(key string, size, max int64, opts *PutOptions) error {
 	if err := ValidateKey(key); err != nil {
@@ -298,11 +278,13 @@ func checkPut(key string, size, max int64, opts *PutOptions) error {
 	return nil
 }
 
-func (s *Filesystem) syncDir(dir string) error {
+// syncDir makes the names in directory dir of root durable (after a rename
+// or removal): an fsync of the directory, or the next shared sync.
+func (s *Filesystem) syncDir(root *os.Root, dir string) error {
 	if s.group != nil {
 		return s.group.Sync()
 	}
-	d, err := s.root.Open(dir)
+	d, err := root.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -393,7 +375,7 @@ func (s *Filesystem) Delete(ctx context.Context, key string) error {
 	if err := s.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("objectstore: delete %s: %w", key, err)
 	}
-	if err := s.syncDir(path.Dir(key)); err != nil {
+	if err := s.syncDir(s.root, path.Dir(key)); err != nil {
 		return fmt.Errorf("objectstore: delete %s: fsync directory: %w", key, err)
 	}
 	return nil
