@@ -27,6 +27,7 @@ type backendConfig struct {
 	MinIOEndpoint, MinIOBucket, MinIOAccessKey, MinIOSecretKey string
 	MinIOSecure, MinIOObjectLock                               bool
 	FSSyncEachFile                                             bool
+	FSSyncDelay                                                time.Duration
 	RedisAddrs                                                 []string
 	RedisMaster, RedisPassword, RedisPrefix                    string
 	VerifyBaseURL                                              string
@@ -46,6 +47,7 @@ func init() {
 	pf.BoolVar(&backends.MinIOSecure, "minio-secure", false, "use HTTPS to MinIO")
 	pf.BoolVar(&backends.MinIOObjectLock, "minio-object-lock", false, "create the bucket with object lock; originals get governance-mode retention")
 	pf.BoolVar(&backends.FSSyncEachFile, "fs-sync-each-file", false, "without MinIO: fsync each stored file and directory instead of one shared syncfs per batch of writes (for a data directory on a busy shared filesystem)")
+	pf.DurationVar(&backends.FSSyncDelay, "fs-sync-delay", objectstore.DefaultSyncDelay, "without MinIO: how long a shared syncfs waits for more writes to join it (negative: none); longer means fewer syncs under load and slower lone writes")
 	pf.StringSliceVar(&backends.RedisAddrs, "redis-addrs", nil, "Redis host:port list (single node, cluster seeds, or sentinels with --redis-master); default: in-memory cache and queue")
 	pf.StringVar(&backends.RedisMaster, "redis-master", "", "Redis Sentinel master name")
 	pf.StringVar(&backends.RedisPassword, "redis-password", "", "Redis password (prefer ECERT_REDIS_PASSWORD)")
@@ -97,7 +99,7 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 		})
 	} else {
 		var fs *objectstore.Filesystem
-		if fs, err = objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects"), SyncEachFile: backends.FSSyncEachFile}); err == nil {
+		if fs, err = objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects"), SyncEachFile: backends.FSSyncEachFile, SyncDelay: backends.FSSyncDelay}); err == nil {
 			a.store = fs
 			a.closer = append(a.closer, fs.Close)
 		}

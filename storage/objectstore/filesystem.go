@@ -38,7 +38,21 @@ type FSConfig struct {
 	// concurrency but do not write back other programs' data on the same
 	// filesystem. Always on where syncfs is unavailable (not Linux).
 	SyncEachFile bool
+	// SyncDelay is how long a shared sync waits for more writes to join it
+	// when fewer than SyncBatch are waiting (default DefaultSyncDelay;
+	// negative: start at once). Each Put waits up to twice this long more
+	// when the store is idle; under load far fewer syncs run.
+	SyncDelay time.Duration
+	// SyncBatch is the number of waiting writes (two per Put) that starts a
+	// shared sync without waiting out SyncDelay (default DefaultSyncBatch).
+	SyncBatch int
 }
+
+// Defaults of the shared sync's gathering window (see groupSync).
+const (
+	DefaultSyncDelay = 5 * time.Millisecond
+	DefaultSyncBatch = 64
+)
 
 func (c *FSConfig) setDefaults() error {
 	if c.Root == "" {
@@ -52,6 +66,18 @@ func (c *FSConfig) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	switch {
+	case c.SyncDelay == 0:
+		c.SyncDelay = DefaultSyncDelay
+	case c.SyncDelay < 0:
+		c.SyncDelay = 0
+	}
+	if c.SyncBatch == 0 {
+		c.SyncBatch = DefaultSyncBatch
+	}
+	if c.SyncBatch < 0 {
+		return fmt.Errorf("objectstore: FSConfig.SyncBatch %d is negative", c.SyncBatch)
 	}
 	return nil
 }
@@ -96,7 +122,7 @@ func NewFilesystem(cfg FSConfig) (*Filesystem, error) {
 			root.Close()
 			return nil, fmt.Errorf("objectstore: open root %s: %w", cfg.Root, err)
 		}
-		s.group = newGroupSync(d)
+		s.group = newGroupSync(d, cfg.SyncDelay, cfg.SyncBatch)
 	}
 	return s, nil
 }
