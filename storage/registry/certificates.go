@@ -44,8 +44,8 @@ func scanCertificate(row interface{ Scan(...any) error }) (Certificate, error) {
 }
 
 func (r *Registry) oneCertificate(ctx context.Context, where string, args ...any) (Certificate, error) {
-	c, err := scanCertificate(r.db.QueryRowContext(ctx, r.q(`SELECT `+certColumns+`
-		FROM certificates c JOIN registrations r ON r.number = c.registration_number WHERE `+where), args...))
+	c, err := scanCertificate(r.queryRow(ctx, `SELECT `+certColumns+`
+		FROM certificates c JOIN registrations r ON r.number = c.registration_number WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -78,7 +78,7 @@ func (r *Registry) CertificateByLicenceID(ctx context.Context, licenceID string)
 // LatestVersion returns the highest version issued for certNo (0 when none).
 func (r *Registry) LatestVersion(ctx context.Context, certNo string) (int, error) {
 	var v sql.NullInt64
-	err := r.db.QueryRowContext(ctx, r.q(`SELECT MAX(version) FROM certificates WHERE certificate_no = ?`), certNo).Scan(&v)
+	err := r.queryRow(ctx, `SELECT MAX(version) FROM certificates WHERE certificate_no = ?`, certNo).Scan(&v)
 	if err != nil {
 		return 0, fmt.Errorf("registry: latest version of %s: %w", certNo, err)
 	}

@@ -169,7 +169,7 @@ func (r *Registry) intakeOne(ctx context.Context, st *intakeStmts, a *intake.App
 // CaseApproval returns the approval recorded for caseID.
 func (r *Registry) CaseApproval(ctx context.Context, caseID string) (intake.Approval, error) {
 	var raw string
-	err := r.db.QueryRowContext(ctx, r.q(`SELECT record FROM cases WHERE case_id = ?`), caseID).Scan(&raw)
+	err := r.queryRow(ctx, `SELECT record FROM cases WHERE case_id = ?`, caseID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return intake.Approval{}, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
 	}

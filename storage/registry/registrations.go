@@ -29,7 +29,7 @@ func scanRegistration(row interface{ Scan(...any) error }) (registration.Registr
 
 // Registration returns the registration with the given number.
 func (r *Registry) Registration(ctx context.Context, number string) (registration.Registration, error) {
-	reg, err := scanRegistration(r.db.QueryRowContext(ctx, r.q(`SELECT `+regColumns+` FROM registrations WHERE number = ?`), number))
+	reg, err := scanRegistration(r.queryRow(ctx, `SELECT `+regColumns+` FROM registrations WHERE number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
 		return reg, fmt.Errorf("registration %s: %w", number, ErrNotFound)
 	}

@@ -58,6 +58,11 @@ type Registry struct {
 	// commit (SQLite only); pmu guards it.
 	pmu     sync.Mutex
 	pending []*recordRequest
+	// stmts holds the hot queries prepared once (query text -> *sql.Stmt);
+	// database/sql prepares each on a connection the first time it runs
+	// there and keeps it. SQLite otherwise compiled every query on every
+	// call: 0.15 ms of CPU per issued certificate for four lookups.
+	stmts sync.Map
 }
 
 // Options tune Open.
@@ -169,7 +174,32 @@ func (r *Registry) Dialect() Dialect { return r.dialect }
 func (r *Registry) DB() *sql.DB { return r.db }
 
 // Close releases the connection pool.
-func (r *Registry) Close() error { return r.db.Close() }
+func (r *Registry) Close() error {
+	r.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return r.db.Close()
+}
+
+// queryRow runs a query that the service runs often (a constant text with
+// `?` placeholders) as a prepared statement.
+func (r *Registry) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := r.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := r.db.PrepareContext(ctx, r.q(query))
+	if err != nil {
+		// Not prepared (a closed database, a cancelled context): the
+		// plain query reports the same error through the returned Row.
+		return r.db.QueryRowContext(ctx, r.q(query), args...)
+	}
+	if prev, loaded := r.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
 
 // Ready reports whether the database answers, for /readyz.
 func (r *Registry) Ready(ctx context.Context) error {
