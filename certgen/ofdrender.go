@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"strings"
 
-	"github.com/ecert/ecert/certgen/internal/deflate"
 	"github.com/ecert/ecert/certgen/ofd"
 )
 
@@ -38,8 +37,7 @@ func (r *Renderer) ofdPackage(dc *doc) (*ofd.Package, error) {
 			continue
 		}
 		fontIdx[i] = len(d.Fonts)
-		z := deflate.Compress(f.data)
-		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(f.name, ".ttf"), Data: z.Raw, Deflated: z.Deflated})
+		d.Fonts = append(d.Fonts, ofd.Font{Name: strings.TrimSuffix(f.name, ".ttf"), Data: f.z.Raw, Deflated: f.z.Deflated})
 	}
 	for _, op := range p.ops {
 		switch o := op.(type) {

@@ -26,8 +26,9 @@ func (r *Renderer) PDF(ctx context.Context, c *Certificate) ([]byte, error) {
 // writePDF writes a laid-out certificate as PDF with gopdf, the PDF library
 // the design fixes. gopdf gets the per-document font subsets prepare made
 // (a few KB each, only the glyphs drawn) rather than the source fonts, so
-// its own parsing and subsetting stay small; it embeds them as Type0 /
-// CIDFontType2 fonts with a ToUnicode CMap, which fixToUnicode repairs for
+// its parsing stays small, and embeds each subset as it is, already
+// compressed (the same DEFLATE stream as the OFD's), as a Type0 /
+// CIDFontType2 font with a ToUnicode CMap, which fixToUnicode repairs for
 // characters beyond the BMP.
 func (r *Renderer) writePDF(d *doc) ([]byte, error) {
 	out, err := r.gopdfBytes(d)
@@ -63,7 +64,14 @@ func (r *Renderer) gopdfBytes(d *doc) ([]byte, error) {
 			continue
 		}
 		family[i] = subsetTag(f.data) + "+" + pdfName(strings.TrimSuffix(f.name, ".ttf"))
-		if err := gp.AddTTFFontData(family[i], f.data); err != nil {
+		opt := gopdf.TtfOption{
+			Style:                     gopdf.Regular,
+			OnGlyphNotFoundSubstitute: gopdf.DefaultOnGlyphNotFoundSubstitute,
+			// The subset holds exactly the glyphs drawn: embed it (compressed
+			// once, for the OFD too) rather than have gopdf rebuild it.
+			EmbedProgram: &gopdf.FontProgram{Zlib: f.z.Zlib(), Length1: len(f.data)},
+		}
+		if err := gp.AddTTFFontDataWithOption(family[i], f.data, opt); err != nil {
 			return nil, fmt.Errorf("certgen: PDF font %s: %w", f.name, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecert/ecert/certgen/internal/deflate"
 	"github.com/ecert/ecert/certgen/ofd"
 )
 
@@ -50,12 +51,14 @@ func (r *Renderer) RenderOutput(ctx context.Context, c *Certificate) (*Output, e
 	return &Output{PDF: pdf, OFD: pkg}, nil
 }
 
-// docFont is one font subset for one document, shared by both formats:
-// gopdf embeds it in the PDF (and compresses it itself), the OFD stores it
-// compressed by ofdPackage.
+// docFont is one font subset for one document, shared by both formats and
+// compressed once for both: gopdf embeds the compressed program as given
+// (third_party/gopdf, TtfOption.EmbedProgram), the OFD stores the same
+// DEFLATE stream as its zip entry.
 type docFont struct {
-	name string // file name of the template font
-	data []byte // the subset font file
+	name string          // file name of the template font
+	data []byte          // the subset font file
+	z    *deflate.Stream // data compressed
 }
 
 // doc is a laid-out certificate with its font subsets.
@@ -95,7 +98,7 @@ func (r *Renderer) prepare(ctx context.Context, c *Certificate) (*doc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("certgen: %w", err)
 		}
-		d.fonts[i] = &docFont{name: r.fonts[i].name, data: sub}
+		d.fonts[i] = &docFont{name: r.fonts[i].name, data: sub, z: deflate.Compress(sub)}
 	}
 	return d, nil
 }

@@ -48,44 +48,52 @@ func (p *PdfDictionaryObj) protection() *PDFProtection {
 }
 
 func (p *PdfDictionaryObj) write(w io.Writer, objID int) error {
-	b, err := p.makeFont()
-	if err != nil {
-		//log.Panicf("%s", err.Error())
-		return err
+	var compressed []byte
+	var length1 int
+	if ep := p.PtrToSubsetFontObj.ttfFontOption.EmbedProgram; ep != nil {
+		// ecert patch: the caller's subset, compressed by the caller.
+		compressed, length1 = ep.Zlib, ep.Length1
+	} else {
+		b, err := p.makeFont()
+		if err != nil {
+			//log.Panicf("%s", err.Error())
+			return err
+		}
+
+		//zipvar buff bytes.Buffer
+		zbuff := GetBuffer()
+		defer PutBuffer(zbuff)
+
+		level := fontCompressLevel(p.getRoot())
+		gzipwriter, err := getZlibWriter(zbuff, level)
+		if err != nil {
+			return err
+		}
+		_, err = gzipwriter.Write(b)
+		if err != nil {
+			return err
+		}
+		if err := gzipwriter.Close(); err != nil {
+			return err
+		}
+		putZlibWriter(gzipwriter, level)
+		compressed, length1 = zbuff.Bytes(), len(b)
 	}
 
-	//zipvar buff bytes.Buffer
-	zbuff := GetBuffer()
-	defer PutBuffer(zbuff)
-
-	level := fontCompressLevel(p.getRoot())
-	gzipwriter, err := getZlibWriter(zbuff, level)
-	if err != nil {
-		return err
-	}
-	_, err = gzipwriter.Write(b)
-	if err != nil {
-		return err
-	}
-	if err := gzipwriter.Close(); err != nil {
-		return err
-	}
-	putZlibWriter(gzipwriter, level)
-
-	fmt.Fprintf(w, "<</Length %d\n", zbuff.Len())
+	fmt.Fprintf(w, "<</Length %d\n", len(compressed))
 	io.WriteString(w, "/Filter /FlateDecode\n")
-	fmt.Fprintf(w, "/Length1 %d\n", len(b))
+	fmt.Fprintf(w, "/Length1 %d\n", length1)
 	io.WriteString(w, ">>\n")
 	io.WriteString(w, "stream\n")
 	if p.protection() != nil {
-		tmp, err := rc4Cip(p.protection().objectkey(objID), zbuff.Bytes())
+		tmp, err := rc4Cip(p.protection().objectkey(objID), compressed)
 		if err != nil {
 			return err
 		}
 		w.Write(tmp)
 		//p.buffer.WriteString("\n")
 	} else {
-		w.Write(zbuff.Bytes())
+		w.Write(compressed)
 	}
 	io.WriteString(w, "\nendstream\n")
 
