@@ -275,9 +275,13 @@ func parseTime(rv asn1.RawValue, what string) (time.Time, error) {
 
 // ParseSeal parses a DER SES_Seal (v4).
 func ParseSeal(der []byte) (*Seal, error) {
-	els, _, err := seqElements(der, "SES_Seal", 8)
+	els, rest, err := seqElements(der, "SES_Seal", 8)
 	if err != nil {
 		return nil, err
+	}
+	if len(rest) > 0 {
+		// Embedded as is in every signature: trailing bytes would break it.
+		return nil, fmt.Errorf("ofdsig: SES_Seal followed by %d bytes of trailing data", len(rest))
 	}
 	if len(els) == 2 {
 		return nil, fmt.Errorf("%w: GM/T 0031-2014 (v1) seal", ErrUnsupported)

@@ -216,3 +216,27 @@ func TestSignContainerMatchesSign(t *testing.T) {
 		}
 	}
 }
+
+// A good seal is remembered so that it is not parsed for every signature;
+// a broken one is still refused afterwards, and the good one still works.
+func TestSignRefusesBrokenSealAfterGoodOne(t *testing.T) {
+	ca := signtest.NewCA(t, signTime)
+	seal := makeSeal(t, ca)
+	opts := ofdsig.Options{Time: signTime, Boundary: [4]float64{1, 1, 40, 40}}
+	if _, err := ofdsig.Sign(context.Background(), signtest.OFD(t), ca.Signer, seal, opts); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"truncated":   seal[:len(seal)/2],
+		"empty":       nil,
+		"not a seal":  []byte("0\x03\x02\x01\x01"),
+		"extra bytes": append(bytes.Clone(seal), 0),
+	} {
+		if _, err := ofdsig.Sign(context.Background(), signtest.OFD(t), ca.Signer, bad, opts); err == nil {
+			t.Errorf("%s seal accepted", name)
+		}
+	}
+	if _, err := ofdsig.Sign(context.Background(), signtest.OFD(t), ca.Signer, seal, opts); err != nil {
+		t.Fatal(err)
+	}
+}
