@@ -394,3 +394,57 @@ func TestRecordCertificateBadRowFailsAlone(t *testing.T) {
 		}
 	})
 }
+
+// A new version supersedes the valid older ones of the same certificate
+// number in the same write, and each version is audited once; a version
+// recorded twice is a conflict that changes nothing.
+func TestRecordCertificateSupersedesOlderVersions(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(3, sampledata.Options{Seed: 21})
+		r.Intake(ctx, recs)
+		regNo := recs[0].Registration.Number
+		record := func(i, version int) error {
+			return r.RecordCertificate(ctx, registry.Certificate{
+				CertificateNo: "C0001", Version: version, LicenceID: fmt.Sprintf("L-%d", version),
+				RegistrationNo: regNo, CaseID: recs[i].CaseID, OFDKey: "o", OFDSHA256: "00", PDFKey: "p", PDFSHA256: "00",
+				SignerSerial: "1", IssuedAt: time.Now(),
+			})
+		}
+		for v := 1; v <= 3; v++ {
+			if err := record(v-1, v); err != nil {
+				t.Fatalf("version %d: %v", v, err)
+			}
+		}
+		if err := record(2, 2); !errors.Is(err, registry.ErrConflict) {
+			t.Fatalf("version 2 again: %v, want ErrConflict", err)
+		}
+		for v, want := range map[int]registration.CertStatus{1: registration.CertLapsed, 2: registration.CertLapsed, 3: registration.CertValid} {
+			c, err := r.CertificateVersion(ctx, "C0001", v)
+			if err != nil || c.Status != want {
+				t.Fatalf("version %d: %+v, %v; want status %s", v, c, err, want)
+			}
+			if want == registration.CertLapsed && !strings.Contains(c.StatusReason, "superseded by version") {
+				t.Errorf("version %d: reason %q", v, c.StatusReason)
+			}
+			if c.CaseID != recs[v-1].CaseID {
+				t.Errorf("version %d: case %s, want %s (the conflicting write changed it)", v, c.CaseID, recs[v-1].CaseID)
+			}
+		}
+		for i := range 3 {
+			log, err := r.AuditLog(ctx, recs[i].CaseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued := 0
+			for _, e := range log {
+				if e.Action == "certificate.issued" {
+					issued++
+				}
+			}
+			if issued != 1 {
+				t.Errorf("case %d audited %d times as issued, want 1: %+v", i, issued, log)
+			}
+		}
+	})
+}
