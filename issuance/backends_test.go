@@ -15,6 +15,7 @@ import (
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/storage/cache"
 	"github.com/ecert/ecert/storage/objectstore"
+	"github.com/minio/minio-go/v7"
 )
 
 // productionBackends connects to the test MinIO, Redis and PostgreSQL servers,
@@ -32,6 +33,17 @@ func productionBackendsB(t testing.TB) backends {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// MinIO's force delete removes the bucket with every object version
+		// in one request; left behind, benchmark buckets grew the test
+		// server by gigabytes and its background scanner took CPU from
+		// later measurements.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := store.Client().RemoveBucketWithOptions(ctx, store.Bucket(), minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+			t.Logf("cleanup bucket %s: %v", store.Bucket(), err)
+		}
+	})
 	rc, err := cache.NewRedis(cache.RedisConfig{Addrs: []string{testenv.RedisAddr(t)}, KeyPrefix: name + ":"})
 	if err != nil {
 		t.Fatal(err)
