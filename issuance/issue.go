@@ -68,17 +68,24 @@ func (s *Service) Issue(ctx context.Context, caseID string) (Result, error) {
 }
 
 func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
-	if c, err := s.reg.CertificateByCase(ctx, caseID); err == nil {
-		return Result{Outcome: AlreadyIssued, Certificate: c}, nil
-	} else if !errors.Is(err, registry.ErrNotFound) {
-		return Result{}, err
-	}
-	a, err := s.reg.CaseApproval(ctx, caseID)
+	// One query for the approval and whether it was issued, one for the
+	// registration and its latest version: round trips are most of what
+	// PostgreSQL spends per certificate.
+	a, issued, err := s.reg.CaseToIssue(ctx, caseID)
 	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
 			return Result{}, fmt.Errorf("issue %s: %w: %w", caseID, err, ErrPermanent)
 		}
 		return Result{}, err
+	}
+	if issued {
+		c, err := s.reg.CertificateByCase(ctx, caseID)
+		if err == nil {
+			return Result{Outcome: AlreadyIssued, Certificate: c}, nil
+		}
+		if !errors.Is(err, registry.ErrNotFound) {
+			return Result{}, err
+		}
 	}
 	if a.BusinessType == registration.Cancellation {
 		n, err := s.reg.SetCertificatesStatus(ctx, a.Registration.Number, registration.CertCancelled,
@@ -92,7 +99,11 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 	if !a.BusinessType.IssuesCertificate() {
 		return Result{}, fmt.Errorf("issue %s: %s issues no certificate: %w", caseID, a.BusinessType, ErrPermanent)
 	}
-	reg, err := s.reg.Registration(ctx, a.Registration.Number)
+	certNo, err := CertificateNo(a.Registration.Number)
+	if err != nil {
+		return Result{}, err
+	}
+	reg, version, err := s.reg.RegistrationToIssue(ctx, a.Registration.Number, certNo)
 	if err != nil {
 		return Result{}, err
 	}
@@ -100,14 +111,11 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 		return Result{}, fmt.Errorf("issue %s: registration %s was cancelled on %s (%s): %w",
 			caseID, reg.Number, reg.CancelledOn, reg.CancelReason, ErrPermanent)
 	}
-	certNo, err := CertificateNo(reg.Number)
-	if err != nil {
-		return Result{}, err
-	}
 	for attempt := 0; attempt < 5; attempt++ {
-		version, err := s.reg.LatestVersion(ctx, certNo)
-		if err != nil {
-			return Result{}, err
+		if attempt > 0 {
+			if version, err = s.reg.LatestVersion(ctx, certNo); err != nil {
+				return Result{}, err
+			}
 		}
 		c, err := s.issueVersion(ctx, &a, &reg, certNo, version+1)
 		if err == nil {

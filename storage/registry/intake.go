@@ -183,6 +183,27 @@ func (r *Registry) CaseApproval(ctx context.Context, caseID string) (intake.Appr
 	return a, nil
 }
 
+// CaseToIssue returns the approval of a case and whether a certificate has
+// been recorded for it: the issuer's first two questions in one query
+// (ErrNotFound if the case is unknown).
+func (r *Registry) CaseToIssue(ctx context.Context, caseID string) (intake.Approval, bool, error) {
+	var raw string
+	var issued bool
+	err := r.queryRow(ctx, `SELECT record, EXISTS (SELECT 1 FROM certificates c WHERE c.case_id = cases.case_id)
+		FROM cases WHERE case_id = ?`, caseID).Scan(&raw, &issued)
+	if errors.Is(err, sql.ErrNoRows) {
+		return intake.Approval{}, false, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
+	}
+	if err != nil {
+		return intake.Approval{}, false, fmt.Errorf("registry: case %s: %w", caseID, err)
+	}
+	var a intake.Approval
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return intake.Approval{}, false, fmt.Errorf("registry: case %s: stored record: %w", caseID, err)
+	}
+	return a, issued, nil
+}
+
 // Counts returns the number of rows per table, for reports and tests.
 func (r *Registry) Counts(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}

@@ -39,6 +39,31 @@ func (r *Registry) Registration(ctx context.Context, number string) (registratio
 	return reg, nil
 }
 
+// RegistrationToIssue returns a registration and the latest recorded
+// version of certificate certNo (0: none yet) in one query.
+func (r *Registry) RegistrationToIssue(ctx context.Context, number, certNo string) (registration.Registration, int, error) {
+	var latest sql.NullInt64
+	row := r.queryRow(ctx, `SELECT `+regColumns+`, (SELECT MAX(version) FROM certificates WHERE certificate_no = ?)
+		FROM registrations WHERE number = ?`, certNo, number)
+	reg, err := scanRegistration(scanAlso{row, []any{&latest}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return reg, 0, fmt.Errorf("registration %s: %w", number, ErrNotFound)
+	}
+	if err != nil {
+		return reg, 0, fmt.Errorf("registry: registration %s: %w", number, err)
+	}
+	return reg, int(latest.Int64), nil
+}
+
+// scanAlso scans a row with more columns than a scan function knows,
+// into extra.
+type scanAlso struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
+
 // RegistrationsOf returns every registration held by the person with idNumber.
 func (r *Registry) RegistrationsOf(ctx context.Context, idNumber string) ([]registration.Registration, error) {
 	return r.queryRegistrations(ctx, `SELECT `+regColumns+` FROM registrations WHERE id_number = ? ORDER BY number`, idNumber)

@@ -448,3 +448,44 @@ func TestRecordCertificateSupersedesOlderVersions(t *testing.T) {
 		}
 	})
 }
+
+// The issuer's combined lookups answer what the single ones answer.
+func TestIssueLookups(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		recs := sampledata.Generate(2, sampledata.Options{Seed: 23})
+		r.Intake(ctx, recs)
+		a := recs[0]
+		if _, _, err := r.CaseToIssue(ctx, "no-such-case"); !errors.Is(err, registry.ErrNotFound) {
+			t.Fatalf("unknown case: %v", err)
+		}
+		if _, _, err := r.RegistrationToIssue(ctx, "no-such-registration", "C1"); !errors.Is(err, registry.ErrNotFound) {
+			t.Fatalf("unknown registration: %v", err)
+		}
+		got, issued, err := r.CaseToIssue(ctx, a.CaseID)
+		if err != nil || issued || got.CaseID != a.CaseID || got.Person.IDNumber != a.Person.IDNumber {
+			t.Fatalf("before issue: %v %v %v", got.CaseID, issued, err)
+		}
+		reg, latest, err := r.RegistrationToIssue(ctx, a.Registration.Number, "C1")
+		if err != nil || latest != 0 || reg.Number != a.Registration.Number || len(reg.Specialties) != len(a.Registration.Specialties) {
+			t.Fatalf("before issue: %+v latest %d, %v", reg, latest, err)
+		}
+		for v, c := range []string{a.CaseID, recs[1].CaseID} {
+			if err := r.RecordCertificate(ctx, registry.Certificate{
+				CertificateNo: "C1", Version: v + 1, LicenceID: fmt.Sprintf("L-%d", v), RegistrationNo: a.Registration.Number,
+				CaseID: c, OFDKey: "o", OFDSHA256: "00", PDFKey: "p", PDFSHA256: "00", SignerSerial: "1", IssuedAt: time.Now(),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, issued, err := r.CaseToIssue(ctx, a.CaseID); err != nil || !issued {
+			t.Fatalf("after issue: issued %v, %v", issued, err)
+		}
+		if _, latest, err := r.RegistrationToIssue(ctx, a.Registration.Number, "C1"); err != nil || latest != 2 {
+			t.Fatalf("after two versions: latest %d, %v", latest, err)
+		}
+		if _, latest, _ := r.RegistrationToIssue(ctx, a.Registration.Number, "C2"); latest != 0 {
+			t.Fatalf("another certificate number: latest %d", latest)
+		}
+	})
+}
