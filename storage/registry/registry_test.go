@@ -299,17 +299,7 @@ func TestConcurrentRecordCertificateOneWinnerPerCase(t *testing.T) {
 			if want := fmt.Sprintf("o/%d/%d", i, winner[i]); c.OFDKey != want {
 				t.Fatalf("case %d: row points at %s, the winner wrote %s", i, c.OFDKey, want)
 			}
-			log, err := r.AuditLog(ctx, a.CaseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			issued := 0
-			for _, e := range log {
-				if e.Action == "certificate.issued" {
-					issued++
-				}
-			}
-			if issued != 1 {
+			if issued := auditedIssued(t, r, a.CaseID); issued != 1 {
 				t.Fatalf("case %d audited %d times as issued", i, issued)
 			}
 		}
@@ -432,18 +422,8 @@ func TestRecordCertificateSupersedesOlderVersions(t *testing.T) {
 			}
 		}
 		for i := range 3 {
-			log, err := r.AuditLog(ctx, recs[i].CaseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			issued := 0
-			for _, e := range log {
-				if e.Action == "certificate.issued" {
-					issued++
-				}
-			}
-			if issued != 1 {
-				t.Errorf("case %d audited %d times as issued, want 1: %+v", i, issued, log)
+			if issued := auditedIssued(t, r, recs[i].CaseID); issued != 1 {
+				t.Errorf("case %d audited %d times as issued, want 1", i, issued)
 			}
 		}
 	})
@@ -488,4 +468,20 @@ func TestIssueLookups(t *testing.T) {
 			t.Fatalf("another certificate number: latest %d", latest)
 		}
 	})
+}
+
+// auditedIssued counts the "certificate.issued" entries of a case.
+func auditedIssued(t *testing.T, r *registry.Registry, caseID string) int {
+	t.Helper()
+	log, err := r.AuditLog(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == "certificate.issued" {
+			n++
+		}
+	}
+	return n
 }
