@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -70,7 +69,11 @@ failed (listed); 1 the batch could not run; 130 interrupted.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d cases (%d lines rejected)\n", len(cases), rejected)
 				return nil
 			}
-			s := issueBatch(cmd.Context(), a.svc, cases, workers, !quiet, cmd.ErrOrStderr())
+			n, err := issueWorkers("--workers", workers, a)
+			if err != nil {
+				return err
+			}
+			s := issueBatch(cmd.Context(), a.svc, cases, n, !quiet, cmd.ErrOrStderr())
 			s.Rejected = rejected
 			printIssueSummary(cmd.OutOrStdout(), s)
 			switch {
@@ -83,7 +86,7 @@ failed (listed); 1 the batch could not run; 130 interrupted.`,
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "NDJSON file of approved registrations (schema in the README)")
-	cmd.Flags().IntVar(&workers, "workers", defaultIssueWorkers(), "certificates issued at once")
+	cmd.Flags().IntVar(&workers, "workers", 0, "certificates issued at once"+workersHelp)
 	cmd.Flags().BoolVar(&enqueue, "enqueue", false, "only record and enqueue the cases for `ecert worker` processes")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	rootCmd.AddCommand(cmd)
@@ -225,9 +228,17 @@ func printIssueSummary(w io.Writer, s issueSummary) {
 	}
 }
 
-// defaultIssueWorkers is how many certificates a process issues at once.
-// Issuing waits on storage as much as it computes (a MinIO round trip, a
-// filesystem sync that concurrent writes share), so the default is well
-// above the number of cores: 16 per core, which measured best on 2 cores
-// (8, 16, 32, 64 workers: see docs/issuance.md).
-func defaultIssueWorkers() int { return 16 * runtime.GOMAXPROCS(0) }
+// issueWorkers resolves a --workers or --concurrency value: 0 means the
+// default for the configured store (issuance.DefaultWorkers).
+func issueWorkers(flag string, n int, a *app) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("%s: must be at least 1 (or 0 for the default)", flag)
+	case n == 0:
+		return issuance.DefaultWorkers(a.store), nil
+	}
+	return n, nil
+}
+
+// workersHelp describes the default of --workers and --concurrency.
+const workersHelp = " (default: 16 per core with local files, 4 per core with MinIO)"

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +90,28 @@ func TestIssueWithFsyncEachFile(t *testing.T) {
 	s := issueBatch(context.Background(), a.svc, cases, 3, false, io.Discard)
 	if s.Issued != len(cases) || len(s.Failed) != 0 {
 		t.Fatalf("issue: %+v", s)
+	}
+}
+
+// --workers/--concurrency 0 means the store's default: many certificates in
+// flight per core on local files, fewer on MinIO; a negative value is refused.
+func TestIssueWorkersDefaultPerStore(t *testing.T) {
+	fs, err := objectstore.NewFilesystem(objectstore.FSConfig{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	cores := runtime.GOMAXPROCS(0)
+	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 16*cores {
+		t.Fatalf("filesystem default: %d, %v; want %d", n, err, 16*cores)
+	}
+	if n, err := issueWorkers("--workers", 0, &app{store: nil}); err != nil || n != 4*cores {
+		t.Fatalf("remote store default: %d, %v; want %d", n, err, 4*cores)
+	}
+	if n, err := issueWorkers("--workers", 5, &app{store: fs}); err != nil || n != 5 {
+		t.Fatalf("explicit: %d, %v", n, err)
+	}
+	if _, err := issueWorkers("--concurrency", -1, &app{store: fs}); err == nil || !strings.Contains(err.Error(), "--concurrency") {
+		t.Fatalf("negative: %v", err)
 	}
 }

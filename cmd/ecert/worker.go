@@ -39,16 +39,20 @@ Without --redis-addrs the queue is in-process, which only makes sense inside
 				return err
 			}
 			defer a.Close()
-			slog.Info("worker started", "concurrency", concurrency)
+			n, err := issueWorkers("--concurrency", concurrency, a)
+			if err != nil {
+				return err
+			}
+			slog.Info("worker started", "concurrency", n)
 			if expireEvery > 0 {
 				go runExpiryEvery(cmd.Context(), a, expireEvery)
 			}
-			err = runWorkers(cmd.Context(), a.queue, a.svc, concurrency, nil)
+			err = runWorkers(cmd.Context(), a.queue, a.svc, n, nil)
 			slog.Info("worker stopped")
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&concurrency, "concurrency", defaultIssueWorkers(), "jobs handled at once by this process")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 0, "jobs handled at once by this process"+workersHelp)
 	cmd.Flags().DurationVar(&expireEvery, "expire-every", time.Hour, "run automatic cancellation this often (one worker at a time, via a lock in Redis); 0 disables")
 	rootCmd.AddCommand(cmd)
 }
