@@ -243,7 +243,7 @@ const sqlRecordPostgres = `WITH ins AS (
 	)
 	SELECT count(*) FROM ins`
 
-// RecordCertificate's statements.
+// RecordCertificate's statements on SQLite (sqlRecordPostgres is the three as one).
 const (
 	sqlInsertCertificate = `INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
 			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
@@ -253,20 +253,11 @@ const (
 	sqlAuditIssued = `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`
 )
 
-// recordStmts runs RecordCertificate's statements in tx: prepared once for
-// a batch (SQLite, where database/sql would otherwise compile each
-// statement for each row), or sent as they are (PostgreSQL, whose driver
-// caches prepared statements itself; preparing here would cost round trips).
+// recordStmts are RecordCertificate's statements on SQLite, prepared once
+// per group commit (database/sql would otherwise compile each statement for
+// each row). PostgreSQL records with one statement (recordPostgres).
 type recordStmts struct {
-	tx                       *sql.Tx
 	insert, supersede, audit *sql.Stmt
-}
-
-func (s *recordStmts) exec(ctx context.Context, st *sql.Stmt, query string, args ...any) (sql.Result, error) {
-	if st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return s.tx.ExecContext(ctx, query, args...)
 }
 
 func (s *recordStmts) close() {
@@ -278,10 +269,7 @@ func (s *recordStmts) close() {
 }
 
 func (r *Registry) prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
-	st := &recordStmts{tx: tx}
-	if r.dialect != SQLite {
-		return st, nil
-	}
+	st := &recordStmts{}
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	if st.insert, err = tx.PrepareContext(ctx, sqlInsertCertificate); err != nil {
@@ -301,7 +289,7 @@ func (r *Registry) prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts,
 // recordIn inserts c, supersedes older valid versions and audits, with st.
 func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate) error {
 	ctx = context.WithoutCancel(ctx)
-	_, err := st.exec(ctx, st.insert, r.q(sqlInsertCertificate),
+	_, err := st.insert.ExecContext(ctx,
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
 		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC())
 	if err != nil {
@@ -311,12 +299,12 @@ func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate)
 		return err
 	}
 	now := r.now().UTC()
-	if _, err := st.exec(ctx, st.supersede, r.q(sqlSupersede),
+	if _, err := st.supersede.ExecContext(ctx,
 		string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
 		c.CertificateNo, c.Version, string(registration.CertValid)); err != nil {
 		return err
 	}
-	_, err = st.exec(ctx, st.audit, r.q(sqlAuditIssued),
+	_, err = st.audit.ExecContext(ctx,
 		now, "issuer", "certificate.issued", c.CaseID, fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
 	return err
 }
