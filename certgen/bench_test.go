@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
+
+	"github.com/ecert/ecert/internal/testenv"
 )
 
 // distinct returns a copy of c with the i-th licence identifier, so its
@@ -27,7 +29,7 @@ func benchRender(b *testing.B, fresh bool, render func(context.Context, *Certifi
 		b.Fatal(err)
 	}
 	var n int
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for b.Loop() {
 		cc := c
 		if fresh {
@@ -40,7 +42,7 @@ func benchRender(b *testing.B, fresh bool, render func(context.Context, *Certifi
 		}
 		n = size
 	}
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := testenv.CPUTime() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 	b.ReportMetric(float64(n), "bytes/doc")
