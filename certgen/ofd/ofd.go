@@ -525,7 +525,8 @@ func (p *Package) Bytes() ([]byte, error) {
 		}
 		size += n + 2*(46+len(f.Name)+9) // data, local and central headers
 	}
-	b := bytes.NewBuffer(make([]byte, 0, size))
+	b := new(bytes.Buffer)
+	b.Grow(size) // Grow does not clear the memory, make would
 	if _, err := p.WriteTo(b); err != nil {
 		return nil, err
 	}

@@ -109,7 +109,8 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 		room += len(ap.rgb) + len(ap.alpha)
 	}
 	// Sized for everything appended, so the document is never copied to grow.
-	out := bytes.NewBuffer(make([]byte, 0, room))
+	out := new(bytes.Buffer)
+	out.Grow(room) // Grow does not clear the memory, make would
 	out.Write(pdf)
 	if pdf[len(pdf)-1] != '\n' {
 		out.WriteByte('\n')
