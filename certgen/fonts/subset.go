@@ -180,7 +180,7 @@ func trimName(b []byte) []byte {
 }
 
 func (f *Font) lsb(g int) int {
-	h := f.tables["hmtx"]
+	h := f.hmtx
 	if g < f.numHMetrics {
 		return be16(h, 4*g+2)
 	}

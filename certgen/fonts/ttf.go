@@ -32,6 +32,8 @@ type Font struct {
 	Name        string // name given by the caller (usually the file name)
 	data        []byte
 	tables      map[string][]byte
+	hmtx, loca  []byte // tables["hmtx"], tables["loca"], tables["glyf"]: read per glyph
+	glyf        []byte
 	unitsPerEm  int
 	numGlyphs   int
 	numHMetrics int
@@ -88,6 +90,7 @@ func Parse(name string, data []byte) (*Font, error) {
 			return nil, ferr(name, "missing %q table", t)
 		}
 	}
+	f.hmtx, f.loca, f.glyf = f.tables["hmtx"], f.tables["loca"], f.tables["glyf"]
 	head, hhea, maxp := f.tables["head"], f.tables["hhea"], f.tables["maxp"]
 	if len(head) < 54 || len(hhea) < 36 || len(maxp) < 6 {
 		return nil, ferr(name, "short head/hhea/maxp table")
@@ -241,7 +244,7 @@ func (f *Font) Has(r rune) bool { _, ok := f.cmap[r]; return ok }
 
 // Advance returns the advance width of glyph g in font units.
 func (f *Font) Advance(g uint16) int {
-	h := f.tables["hmtx"]
+	h := f.hmtx
 	i := int(g)
 	if i >= f.numHMetrics {
 		i = f.numHMetrics - 1
@@ -269,7 +272,7 @@ func (f *Font) Runes() []rune {
 }
 
 func (f *Font) glyphData(g int) ([]byte, error) {
-	loca, glyf := f.tables["loca"], f.tables["glyf"]
+	loca, glyf := f.loca, f.glyf
 	var a, b int
 	if f.locaLong {
 		a, b = int(be32(loca, 4*g)), int(be32(loca, 4*g+4))

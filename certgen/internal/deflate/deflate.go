@@ -58,7 +58,7 @@ func Compress(src []byte) *Stream {
 	// and the Adler-32: the output never has to grow.
 	b := new(bytes.Buffer)
 	b.Grow(len(src) + len(src)/64 + 64) // Grow does not clear the memory, make would
-	b.Write([]byte{0x78, 0x01}) // zlib: 32 KB window, fastest level; 0x7801 % 31 == 0
+	b.Write([]byte{0x78, 0x01})         // zlib: 32 KB window, fastest level; 0x7801 % 31 == 0
 	fw := Get(b)
 	fw.Write(src) // writes to a bytes.Buffer cannot fail
 	fw.Close()
