@@ -219,12 +219,22 @@ func (r *Registry) recordPostgres(ctx context.Context, c Certificate) error {
 	_, err := r.db.ExecContext(ctx, sqlRecordPostgres,
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
 		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC(),
-		string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
-		fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
+		string(registration.CertLapsed), now, supersedeReason(c),
+		issuedDetail(c))
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
 	}
 	return err
+}
+
+// supersedeReason is the status reason of the versions c supersedes.
+func supersedeReason(c Certificate) string {
+	return fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID)
+}
+
+// issuedDetail is the audit detail of recording c.
+func issuedDetail(c Certificate) string {
+	return fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial)
 }
 
 // sqlRecordPostgres is sqlInsertCertificate, sqlSupersede and
@@ -300,12 +310,12 @@ func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate)
 	}
 	now := r.now().UTC()
 	if _, err := st.supersede.ExecContext(ctx,
-		string(registration.CertLapsed), now, fmt.Sprintf("superseded by version %03d (case %s)", c.Version, c.CaseID),
+		string(registration.CertLapsed), now, supersedeReason(c),
 		c.CertificateNo, c.Version, string(registration.CertValid)); err != nil {
 		return err
 	}
 	_, err = st.audit.ExecContext(ctx,
-		now, "issuer", "certificate.issued", c.CaseID, fmt.Sprintf("%s v%03d signer %s", c.LicenceID, c.Version, c.SignerSerial))
+		now, "issuer", "certificate.issued", c.CaseID, issuedDetail(c))
 	return err
 }
 

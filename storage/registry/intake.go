@@ -170,6 +170,12 @@ func (r *Registry) intakeOne(ctx context.Context, st *intakeStmts, a *intake.App
 func (r *Registry) CaseApproval(ctx context.Context, caseID string) (intake.Approval, error) {
 	var raw string
 	err := r.queryRow(ctx, `SELECT record FROM cases WHERE case_id = ?`, caseID).Scan(&raw)
+	return decodeCase(caseID, raw, err)
+}
+
+// decodeCase turns a scanned case record (and the scan's error) into the
+// approval, with the errors CaseApproval and CaseToIssue report.
+func decodeCase(caseID, raw string, err error) (intake.Approval, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return intake.Approval{}, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
 	}
@@ -191,17 +197,8 @@ func (r *Registry) CaseToIssue(ctx context.Context, caseID string) (intake.Appro
 	var issued bool
 	err := r.queryRow(ctx, `SELECT record, EXISTS (SELECT 1 FROM certificates c WHERE c.case_id = cases.case_id)
 		FROM cases WHERE case_id = ?`, caseID).Scan(&raw, &issued)
-	if errors.Is(err, sql.ErrNoRows) {
-		return intake.Approval{}, false, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
-	}
-	if err != nil {
-		return intake.Approval{}, false, fmt.Errorf("registry: case %s: %w", caseID, err)
-	}
-	var a intake.Approval
-	if err := json.Unmarshal([]byte(raw), &a); err != nil {
-		return intake.Approval{}, false, fmt.Errorf("registry: case %s: stored record: %w", caseID, err)
-	}
-	return a, issued, nil
+	a, err := decodeCase(caseID, raw, err)
+	return a, issued && err == nil, err
 }
 
 // Counts returns the number of rows per table, for reports and tests.
