@@ -230,7 +230,7 @@ func (s *Service) signPDF(ctx context.Context, out *certgen.Output, now time.Tim
 		Location:   s.cfg.Authority.Location,
 		Name:       s.cfg.Authority.Name,
 		Time:       now,
-		Appearance: s.appearance,
+		Appearance: pdfsig.PageSeal(), // the rendered page shows the seal
 		Metadata:   meta,
 	})
 	if err != nil {

@@ -27,7 +27,6 @@ import (
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/ofdsig"
-	"github.com/ecert/ecert/signing/pdfsig"
 	"github.com/ecert/ecert/storage/cache"
 	"github.com/ecert/ecert/storage/objectstore"
 	"github.com/ecert/ecert/storage/registry"
@@ -123,7 +122,9 @@ type Deps struct {
 	Cache    cache.Cache
 	Renderer *certgen.Renderer
 	Signer   signing.Signer
-	// SealPNG is the seal picture stamped by the signatures (the renderer's seal when nil).
+	// SealPNG is the picture in the OFD electronic seal (the renderer's seal
+	// when nil). In the PDF the page shows the renderer's seal, and the
+	// signature's widget draws no second copy (pdfsig.PageSeal).
 	SealPNG []byte
 	Metrics *Metrics
 }
@@ -139,9 +140,8 @@ type Service struct {
 	m     *Metrics
 	log   *slog.Logger
 
-	appearance *pdfsig.Appearance
-	sealDER    []byte
-	signerSN   string
+	sealDER  []byte
+	signerSN string
 
 	// flights collapses concurrent re-stamps within this process; the cache
 	// lock does the same across processes.
@@ -168,10 +168,6 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 			return nil, fmt.Errorf("issuance: seal picture: %w", err)
 		}
 	}
-	var err error
-	if s.appearance, err = pdfsig.NewAppearance(sealPNG); err != nil {
-		return nil, fmt.Errorf("issuance: seal appearance: %w", err)
-	}
 	chain := d.Signer.Chain()
 	if len(chain) == 0 {
 		return nil, errors.New("issuance: signer has no certificate")
@@ -179,6 +175,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	leaf := chain[0]
 	s.signerSN = strings.ToUpper(leaf.SerialNumber.Text(16))
 	box := d.Renderer.SealRect()
+	var err error
 	s.sealDER, err = ofdsig.MakeSeal(ctx, d.Signer, ofdsig.SealSpec{
 		ESID:       "ECERT-" + s.signerSN,
 		Name:       cfg.Authority.Name + cfg.Authority.SealName,

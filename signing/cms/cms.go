@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ecert/ecert/signing"
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // PKCS#7 / CMS object identifiers.
@@ -148,14 +149,7 @@ func SignedAttributes(digest []byte, t time.Time, p Profile) ([]byte, error) {
 // content whose messageDigest is digest (SM3 of the detached content). The
 // certificates field carries signer.Chain().
 func SignDetached(ctx context.Context, signer signing.Signer, digest []byte, opts Options) ([]byte, error) {
-	chain := signer.Chain()
-	if len(chain) == 0 {
-		return nil, errors.New("cms: signer has no certificate")
-	}
-	if opts.SigningTime.IsZero() {
-		return nil, errors.New("cms: signing time is required")
-	}
-	attrsSet, err := SignedAttributes(digest, opts.SigningTime, opts.Profile)
+	chain, attrsSet, err := prepare(signer, digest, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +157,49 @@ func SignDetached(ctx context.Context, signer signing.Signer, digest []byte, opt
 	if err != nil {
 		return nil, fmt.Errorf("cms: sign attributes: %w", err)
 	}
+	return assemble(chain, attrsSet, sig, opts.Profile), nil
+}
+
+// MaxSignatureSize is the longest DER SM2 signature: SEQUENCE of two
+// INTEGERs of at most 33 bytes each.
+const MaxSignatureSize = 72
+
+// SignedSize is the most bytes SignDetached can return for signer and opts:
+// everything but the signature value has a fixed length for a given chain,
+// profile and signing time, and the signature is at most MaxSignatureSize.
+// It uses no private key. A zero opts.SigningTime measures with a fixed one
+// (every signing time until 2049 has the same length).
+func SignedSize(signer signing.Signer, opts Options) (int, error) {
+	if opts.SigningTime.IsZero() {
+		opts.SigningTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	chain, attrsSet, err := prepare(signer, make([]byte, 32), opts)
+	if err != nil {
+		return 0, err
+	}
+	return len(assemble(chain, attrsSet, make([]byte, MaxSignatureSize), opts.Profile)), nil
+}
+
+// prepare checks the inputs and returns the chain and the signed attributes.
+func prepare(signer signing.Signer, digest []byte, opts Options) ([]*smx509.Certificate, []byte, error) {
+	chain := signer.Chain()
+	if len(chain) == 0 {
+		return nil, nil, errors.New("cms: signer has no certificate")
+	}
+	if opts.SigningTime.IsZero() {
+		return nil, nil, errors.New("cms: signing time is required")
+	}
+	attrsSet, err := SignedAttributes(digest, opts.SigningTime, opts.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return chain, attrsSet, nil
+}
+
+// assemble builds the ContentInfo around the signed attributes and signature.
+func assemble(chain []*smx509.Certificate, attrsSet, sig []byte, p Profile) []byte {
 	sigAlg, dataOID, sdOID := signing.OIDSM2WithSM3, OIDData, OIDSignedData
-	if opts.Profile == ProfileGMT0010 {
+	if p == ProfileGMT0010 {
 		sigAlg, dataOID, sdOID = signing.OIDSM2Sign, signing.OIDGMData, signing.OIDGMSignedData
 	}
 	cert := chain[0]
@@ -188,7 +223,7 @@ func SignDetached(ctx context.Context, signer signing.Signer, digest []byte, opt
 		Certificates:     asn1.RawValue{FullBytes: set(0, asn1.ClassContextSpecific, certs, false)},
 		SignerInfos:      asn1.RawValue{FullBytes: set(asn1.TagSet, asn1.ClassUniversal, [][]byte{si}, false)},
 	})
-	return mustMarshal(contentInfo{ContentType: sdOID, Content: asn1.RawValue{FullBytes: explicit0(sd)}}), nil
+	return mustMarshal(contentInfo{ContentType: sdOID, Content: asn1.RawValue{FullBytes: explicit0(sd)}})
 }
 
 func explicit0(inner []byte) []byte {

@@ -15,7 +15,15 @@ const MaxSealPixels = 4 << 20
 type Appearance struct {
 	w, h       int
 	rgb, alpha []byte // zlib streams; alpha nil when opaque
+	onPage     bool   // PageSeal
 }
+
+// PageSeal is the appearance for a page whose content already shows the
+// seal picture in the signature's rectangle, as ecert's renderer draws it.
+// The widget still marks the place and carries the signature, but its
+// appearance is empty: the picture is not stored a second time (for a
+// 331 px seal, an RGB image and soft mask of ≈ 23 KB).
+func PageSeal() *Appearance { return &Appearance{onPage: true} }
 
 // NewAppearance prepares a PNG seal picture for the visible signature.
 func NewAppearance(pngData []byte) (*Appearance, error) {

@@ -28,9 +28,6 @@ import (
 // metadata: a dictionary of name → text string (see docs/signing.md).
 const MetadataKey = "ECertMeta"
 
-// DefaultContentsSize is the room reserved for the CMS SignedData, in bytes.
-const DefaultContentsSize = 8192
-
 var metaKeyRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Options describe one signature.
@@ -43,13 +40,17 @@ type Options struct {
 	Reason, Location, Name string
 	// Time is the signing time (signature dictionary /M and CMS signingTime).
 	Time time.Time
-	// Appearance is the seal picture; nil draws a red ring.
+	// Appearance is the seal picture; nil draws a red ring; PageSeal()
+	// draws nothing because the page already shows the seal.
 	Appearance *Appearance
 	// Metadata is signed key/value metadata (keys match [A-Za-z0-9._-]{1,64}).
 	Metadata map[string]string
 	// Profile selects the CMS object identifiers.
 	Profile cms.Profile
-	// ContentsSize is the room reserved for the CMS, in bytes (default 8192).
+	// ContentsSize is the room reserved for the CMS, in bytes. Zero reserves
+	// the most this signer's CMS can take (cms.SignedSize), so the file
+	// carries no padding beyond a few bytes; set it when something will be
+	// added to the CMS later.
 	ContentsSize int
 }
 
@@ -63,7 +64,11 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 		return nil, fmt.Errorf("pdfsig: empty seal rectangle %v", opts.Rect)
 	}
 	if opts.ContentsSize <= 0 {
-		opts.ContentsSize = DefaultContentsSize
+		n, err := cms.SignedSize(signer, cms.Options{SigningTime: opts.Time, Profile: opts.Profile})
+		if err != nil {
+			return nil, fmt.Errorf("pdfsig: %w", err)
+		}
+		opts.ContentsSize = n
 	}
 	for k := range opts.Metadata {
 		if !metaKeyRE.MatchString(k) {
@@ -96,17 +101,21 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 	next := d.size
 	sigNum, widgetNum, apNum := next, next+1, next+2
 	imgNum, maskNum := next+3, next+4
+	picture := opts.Appearance
+	if picture != nil && picture.onPage {
+		picture = nil
+	}
 	newSize := next + 3
-	if opts.Appearance != nil {
+	if picture != nil {
 		newSize = next + 4
-		if opts.Appearance.alpha != nil {
+		if picture.alpha != nil {
 			newSize = next + 5
 		}
 	}
 
 	room := len(pdf) + opts.ContentsSize*2 + 16<<10
-	if ap := opts.Appearance; ap != nil {
-		room += len(ap.rgb) + len(ap.alpha)
+	if picture != nil {
+		room += len(picture.rgb) + len(picture.alpha)
 	}
 	// Sized for everything appended, so the document is never copied to grow.
 	out := new(bytes.Buffer)
@@ -166,16 +175,19 @@ func Sign(ctx context.Context, pdf []byte, signer signing.Signer, opts Options) 
 	// 3. Appearance stream (and seal image).
 	var content string
 	var res string
-	if ap := opts.Appearance; ap != nil {
+	switch {
+	case picture != nil:
 		content = fmt.Sprintf("q %s 0 0 %s 0 0 cm /Seal Do Q\n", num(w), num(h))
 		res = fmt.Sprintf("/Resources << /XObject << /Seal %d 0 R >> >>", imgNum)
-	} else {
+	case opts.Appearance != nil: // PageSeal: the page shows it
+		content = ""
+	default:
 		content = ringPath(w, h)
 	}
 	begin(apNum)
 	fmt.Fprintf(out, "<< /Type /XObject /Subtype /Form /BBox [0 0 %s %s] %s /Length %d >>\nstream\n%s\nendstream\nendobj\n",
 		num(w), num(h), res, len(content), content)
-	if ap := opts.Appearance; ap != nil {
+	if ap := picture; ap != nil {
 		begin(imgNum)
 		smask := ""
 		if ap.alpha != nil {

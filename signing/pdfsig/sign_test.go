@@ -3,6 +3,8 @@ package pdfsig_test
 import (
 	"bytes"
 	"context"
+	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -102,5 +104,93 @@ func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// contentsPadding returns the CMS in the signature's /Contents and the
+// number of bytes reserved after it.
+func contentsPadding(t *testing.T, out []byte) (der []byte, pad int) {
+	t.Helper()
+	i := bytes.LastIndex(out, []byte("/Contents <"))
+	if i < 0 {
+		t.Fatal("no /Contents")
+	}
+	hexs := out[i+len("/Contents <"):]
+	hexs = hexs[:bytes.IndexByte(hexs, '>')]
+	raw := make([]byte, len(hexs)/2)
+	if _, err := hex.Decode(raw, hexs); err != nil {
+		t.Fatal(err)
+	}
+	var v asn1.RawValue
+	rest, err := asn1.Unmarshal(raw, &v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.FullBytes, len(rest)
+}
+
+func TestSignReservesWhatTheCMSNeeds(t *testing.T) {
+	ca := signtest.NewCA(t, signTime)
+	for _, p := range []cms.Profile{cms.ProfilePKCS7, cms.ProfileGMT0010} {
+		bound, err := cms.SignedSize(ca.Signer, cms.Options{Profile: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// SM2 signatures vary in length (DER integers): many signatures,
+		// each must fit the bound and leave at most a few bytes unused.
+		for i := range 64 {
+			_, out := signed(t, ca, pdfsig.Options{Profile: p, Time: signTime.Add(time.Duration(i) * time.Second)})
+			der, pad := contentsPadding(t, out)
+			if len(der)+pad != bound {
+				t.Fatalf("reserved %d bytes, cms.SignedSize says %d", len(der)+pad, bound)
+			}
+			if pad > cms.MaxSignatureSize-64 {
+				t.Fatalf("profile %d: %d bytes reserved but unused after a %d-byte CMS", p, pad, len(der))
+			}
+		}
+	}
+	// A larger room stays available for CMS that will grow.
+	_, out := signed(t, ca, pdfsig.Options{ContentsSize: 8192})
+	if der, pad := contentsPadding(t, out); len(der)+pad != 8192 {
+		t.Fatalf("ContentsSize 8192 reserved %d", len(der)+pad)
+	}
+	// Too small a room is refused, not truncated.
+	if _, err := pdfsig.Sign(context.Background(), signtest.PDF(t), ca.Signer, pdfsig.Options{Time: signTime, Rect: [4]float64{400, 80, 520, 200}, ContentsSize: 100}); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("100-byte room: err = %v", err)
+	}
+}
+
+func TestPageSealStoresNoSecondPicture(t *testing.T) {
+	qpdf := testenv.Tool(t, "qpdf")
+	ca := signtest.NewCA(t, signTime)
+	ap, err := pdfsig.NewAppearance(signtest.SealPNG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, withPicture := signed(t, ca, pdfsig.Options{Appearance: ap})
+	orig, out := signed(t, ca, pdfsig.Options{Appearance: pdfsig.PageSeal()})
+	added := out[len(orig):]
+	if bytes.Contains(added, []byte("/Subtype /Image")) {
+		t.Fatal("PageSeal appended an image")
+	}
+	if !bytes.Contains(added, []byte("/Subtype /Widget /FT /Sig")) || !bytes.Contains(added, []byte("/AP << /N")) {
+		t.Fatalf("PageSeal lost the signature widget or its appearance:\n%s", added[:min(len(added), 2000)])
+	}
+	if !bytes.Contains(withPicture[len(orig):], []byte("/Subtype /Image")) {
+		t.Fatal("the picture appearance appended no image: the comparison below means nothing")
+	}
+	if len(out) >= len(withPicture)-1000 {
+		t.Errorf("PageSeal %d bytes, with picture %d", len(out), len(withPicture))
+	}
+	rep := verify.PDF(out, verify.Options{Roots: []*smx509.Certificate{ca.Root}, Now: func() time.Time { return signTime }})
+	if !rep.OK {
+		t.Fatalf("report not OK: %+v", rep.Checks)
+	}
+	f := filepath.Join(t.TempDir(), "signed.pdf")
+	if err := os.WriteFile(f, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(qpdf, "--check", f).CombinedOutput(); err != nil || !bytes.Contains(b, []byte("No syntax or stream encoding errors")) {
+		t.Fatalf("qpdf --check: %v\n%s", err, b)
 	}
 }
