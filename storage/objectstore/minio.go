@@ -273,7 +273,14 @@ func (s *MinIO) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		vr = newVerifyingReader(io.LimitReader(r, s.cfg.MaxObjectSize+1), size, sum, ErrDigestMismatch, "objectstore: put "+key)
 		body = vr
 	}
-	up, err := s.client.PutObject(ctx, s.cfg.Bucket, key, body, size, s.putOptions(key, opts.ContentType, sum, size))
+	po := s.putOptions(key, opts.ContentType, sum, size)
+	if vr != nil && po.UserMetadata[amzChecksumSHA256] != "" {
+		// MinIO checks the bytes against the signed checksum and refuses
+		// the object otherwise: hashing them here too would only repeat it.
+		// The count is still checked here.
+		vr.h = nil
+	}
+	up, err := s.client.PutObject(ctx, s.cfg.Bucket, key, body, size, po)
 	if vr != nil && vr.done != nil && vr.done != io.EOF {
 		// The stream was refused by our own check: report that, not the
 		// transport error it caused.
@@ -298,6 +305,9 @@ func (s *MinIO) Put(ctx context.Context, key string, r io.Reader, size int64, op
 // request signature, so the payload need not also be hashed chunk by chunk
 // for a streaming signature (minio-go's default over plain HTTP, which cost
 // SHA-256 and HMAC work on both sides for every 64 KB).
+// amzChecksumSHA256 is the S3 additional checksum header (base64 SHA-256).
+const amzChecksumSHA256 = "x-amz-checksum-sha256"
+
 func (s *MinIO) putOptions(key, contentType, sum string, size int64) minio.PutObjectOptions {
 	po := minio.PutObjectOptions{
 		ContentType:  contentType,
@@ -305,7 +315,7 @@ func (s *MinIO) putOptions(key, contentType, sum string, size int64) minio.PutOb
 		PartSize:     partSize,
 	}
 	if raw, err := hex.DecodeString(sum); err == nil && size >= 0 && size <= partSize {
-		po.UserMetadata["x-amz-checksum-sha256"] = base64.StdEncoding.EncodeToString(raw)
+		po.UserMetadata[amzChecksumSHA256] = base64.StdEncoding.EncodeToString(raw)
 		po.DisableContentSha256 = true
 	}
 	if s.locked(key) {
@@ -471,6 +481,8 @@ func mapMinIOErr(op, name string, err error) error {
 		kind = ErrBucketMissing
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "InvalidSecurity":
 		kind = ErrCredentials
+	case "XAmzContentChecksumMismatch", "BadDigest", "XAmzContentSHA256Mismatch":
+		kind = ErrDigestMismatch
 	case "SlowDown", "XMinioServerNotInitialized", "ServiceUnavailable", "InternalError", "RequestTimeout":
 		kind = ErrUnavailable
 	default:
