@@ -1,10 +1,7 @@
 package issuance
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -275,10 +272,11 @@ func (s *Service) putAll(ctx context.Context, prefix string, files []signedFile)
 	var wg sync.WaitGroup
 	for i, f := range files {
 		wg.Go(func() {
-			sum := sha256.Sum256(f.data)
-			digest := hex.EncodeToString(sum[:])
+			// The store trusts a digest it computed itself and does not
+			// hash the bytes again.
+			r, digest := objectstore.Digested(f.data)
 			key := prefix + digest[:16] + "." + f.format
-			infos[i], errs[i] = s.store.Put(ctx, key, bytes.NewReader(f.data), int64(len(f.data)),
+			infos[i], errs[i] = s.store.Put(ctx, key, r, int64(len(f.data)),
 				objectstore.PutOptions{ContentType: contentTypes[f.format], SHA256: digest})
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("store %s: %w", key, errs[i])

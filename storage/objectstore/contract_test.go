@@ -108,6 +108,47 @@ func runContract(t *testing.T, be backend) {
 		}
 	})
 
+	t.Run("Digested", func(t *testing.T) {
+		s := be.new(t)
+		data := randBytes(7, 45<<10)
+		r, sum := Digested(data)
+		if sum != sha(data) {
+			t.Fatalf("Digested sum %s, want %s", sum, sha(data))
+		}
+		info, err := s.Put(ctx, "d/ok", r, int64(len(data)), PutOptions{SHA256: sum})
+		if err != nil || info.SHA256 != sum || info.Size != int64(len(data)) {
+			t.Fatalf("Put = %+v, %v", info, err)
+		}
+		if got, _ := mustGet(t, s, "d/ok"); !bytes.Equal(got, data) {
+			t.Fatal("Get returned different bytes")
+		}
+		// Another digest than the reader's own: the store hashes and refuses.
+		r, _ = Digested(data)
+		if _, err := s.Put(ctx, "d/other", r, int64(len(data)), PutOptions{SHA256: sha([]byte("x"))}); !errors.Is(err, ErrDigestMismatch) {
+			t.Fatalf("other digest: %v", err)
+		}
+		// A reader already partly read is not trusted: it is hashed (and
+		// here also too short).
+		r, sum = Digested(data)
+		r.Read(make([]byte, 10))
+		if _, err := s.Put(ctx, "d/partial", r, int64(len(data)), PutOptions{SHA256: sum}); err == nil {
+			t.Fatal("partly read Digested reader stored")
+		}
+		// Bytes changed after Digested, against its contract: either the
+		// store refuses them, or it keeps them and every read reports the
+		// corruption; never are they served as good.
+		changed := bytes.Clone(data)
+		r, sum = Digested(changed)
+		changed[100] ^= 0xff
+		if _, err := s.Put(ctx, "d/changed", r, int64(len(changed)), PutOptions{SHA256: sum}); err != nil {
+			if !errors.Is(err, ErrDigestMismatch) {
+				t.Fatalf("changed bytes: %v", err)
+			}
+		} else if _, err := Verify(ctx, s, "d/changed"); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("changed bytes stored and Verify = %v, want ErrCorrupt", err)
+		}
+	})
+
 	t.Run("EmptyAndDefaultContentType", func(t *testing.T) {
 		s := be.new(t)
 		mustPut(t, s, "empty", nil, PutOptions{})

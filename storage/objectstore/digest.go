@@ -1,6 +1,7 @@
 package objectstore
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -90,8 +91,43 @@ func (v *verifyingReader) check() error {
 	return io.EOF
 }
 
-// sum returns the hex digest of what has been read so far.
-func (v *verifyingReader) sum() string { return hex.EncodeToString(v.h.Sum(nil)) }
+// sum returns the hex digest of what has been read so far (the expected
+// one when the reader does not hash).
+func (v *verifyingReader) sum() string {
+	if v.h == nil {
+		return v.wantSum
+	}
+	return hex.EncodeToString(v.h.Sum(nil))
+}
+
+// DigestedReader reads a byte slice whose SHA-256 this package computed
+// (Digested). Put, given one that has not been read yet together with that
+// digest in PutOptions.SHA256, checks the length but does not hash the
+// bytes a second time.
+type DigestedReader struct {
+	bytes.Reader
+	sum string
+}
+
+// Digested returns a reader over b and b's SHA-256 (hex). b must not change
+// until the Put it is passed to returns. For callers that need the digest
+// before they store (a content-derived key, say): computing it here once
+// saves the store from hashing the same bytes again.
+func Digested(b []byte) (*DigestedReader, string) {
+	h := sha256.Sum256(b)
+	d := &DigestedReader{sum: hex.EncodeToString(h[:])}
+	d.Reset(b)
+	return d, d.sum
+}
+
+// trust stops v hashing when r is an unread DigestedReader of size bytes
+// whose digest is the expected one.
+func (v *verifyingReader) trust(r io.Reader) {
+	d, ok := r.(*DigestedReader)
+	if ok && v.wantSum != "" && d.sum == v.wantSum && d.Len() == int(d.Size()) && d.Size() == v.wantSize {
+		v.h = nil
+	}
+}
 
 // readCloser pairs a reader with a closer.
 type readCloser struct {

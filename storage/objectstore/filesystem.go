@@ -181,6 +181,7 @@ func (s *Filesystem) Put(ctx context.Context, key string, r io.Reader, size int6
 	}()
 
 	vr := newVerifyingReader(io.LimitReader(r, s.cfg.MaxObjectSize+1), size, opts.SHA256, ErrDigestMismatch, "objectstore: put "+key)
+	vr.trust(r)
 	var n int64
 	var buf []byte // header and bytes in one write, for objects of known, modest size
 	if size >= 0 && size <= maxBufferedPut {

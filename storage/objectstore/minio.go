@@ -271,6 +271,7 @@ func (s *MinIO) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		body, size, sum = sp.r, sp.size, sp.sum
 	} else {
 		vr = newVerifyingReader(io.LimitReader(r, s.cfg.MaxObjectSize+1), size, sum, ErrDigestMismatch, "objectstore: put "+key)
+		vr.trust(r)
 		body = vr
 	}
 	po := s.putOptions(key, opts.ContentType, sum, size)
