@@ -204,14 +204,17 @@ func (s *Service) SignerSerial() string { return s.signerSN }
 
 // DefaultWorkers is how many certificates one process should issue at once
 // with store. Issuing waits on storage as much as it computes, so both are
-// well above the number of cores. Local files: 16 per core, whose
-// durability waits are shared (8, 16, 32, 64 workers measured on 2 cores).
-// MinIO: 4 per core; a certificate writes its two files at once, and MinIO
-// took the most PUTs/s with about 16 in flight (8 workers on 2 cores gave a
-// median of 66 % of that ceiling against 62 % with 16; docs/issuance.md).
+// well above the number of cores. Local files: 64 per core, because every
+// Put waits for a shared syncfs and the workers must outnumber those
+// waiting by enough to keep the cores busy (on 2 cores, 32 / 64 / 128
+// workers: 513–567 / 542–590 / 543–605 certificates/s interleaved; 128
+// workers hold ≈ 125 MB). MinIO: 4 per core; a certificate writes its two
+// files at once, and MinIO took the most PUTs/s with about 16 in flight (8
+// workers on 2 cores gave a median of 66 % of that ceiling against 62 %
+// with 16; docs/issuance.md).
 func DefaultWorkers(store objectstore.Store) int {
 	if _, ok := store.(*objectstore.Filesystem); ok {
-		return 16 * runtime.GOMAXPROCS(0)
+		return 64 * runtime.GOMAXPROCS(0)
 	}
 	return 4 * runtime.GOMAXPROCS(0)
 }

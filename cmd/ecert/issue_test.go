@@ -102,8 +102,8 @@ func TestIssueWorkersDefaultPerStore(t *testing.T) {
 	}
 	defer fs.Close()
 	cores := runtime.GOMAXPROCS(0)
-	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 16*cores {
-		t.Fatalf("filesystem default: %d, %v; want %d", n, err, 16*cores)
+	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 64*cores {
+		t.Fatalf("filesystem default: %d, %v; want %d", n, err, 64*cores)
 	}
 	if n, err := issueWorkers("--workers", 0, &app{store: nil}); err != nil || n != 4*cores {
 		t.Fatalf("remote store default: %d, %v; want %d", n, err, 4*cores)
