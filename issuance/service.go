@@ -202,19 +202,23 @@ func (s *Service) Store() objectstore.Store { return s.store }
 // SignerSerial is the hex serial of the issuer certificate signing new documents.
 func (s *Service) SignerSerial() string { return s.signerSN }
 
+// maxFileWorkers caps DefaultWorkers for local files: ≈ 1 MB each in flight.
+const maxFileWorkers = 512
+
 // DefaultWorkers is how many certificates one process should issue at once
 // with store. Issuing waits on storage as much as it computes, so both are
 // well above the number of cores. Local files: 64 per core, because every
 // Put waits for a shared syncfs and the workers must outnumber those
 // waiting by enough to keep the cores busy (on 2 cores, 32 / 64 / 128
 // workers: 513–567 / 542–590 / 543–605 certificates/s interleaved; 128
-// workers hold ≈ 125 MB). MinIO: 4 per core; a certificate writes its two
-// files at once, and MinIO took the most PUTs/s with about 16 in flight (8
-// workers on 2 cores gave a median of 66 % of that ceiling against 62 %
-// with 16; docs/issuance.md).
+// workers hold ≈ 125 MB), at most maxFileWorkers so that memory stays
+// bounded on large machines. MinIO: 4 per core; a certificate writes its
+// two files at once, and MinIO took the most PUTs/s with about 16 in
+// flight (8 workers on 2 cores gave a median of 66 % of that ceiling
+// against 62 % with 16; docs/issuance.md).
 func DefaultWorkers(store objectstore.Store) int {
 	if _, ok := store.(*objectstore.Filesystem); ok {
-		return 64 * runtime.GOMAXPROCS(0)
+		return min(64*runtime.GOMAXPROCS(0), maxFileWorkers)
 	}
 	return 4 * runtime.GOMAXPROCS(0)
 }

@@ -241,4 +241,4 @@ func issueWorkers(flag string, n int, a *app) (int, error) {
 }
 
 // workersHelp describes the default of --workers and --concurrency.
-const workersHelp = " (default: 64 per core with local files, 4 per core with MinIO)"
+const workersHelp = " (default: 64 per core with local files, at most 512; 4 per core with MinIO)"

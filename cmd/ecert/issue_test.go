@@ -102,9 +102,15 @@ func TestIssueWorkersDefaultPerStore(t *testing.T) {
 	}
 	defer fs.Close()
 	cores := runtime.GOMAXPROCS(0)
-	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 64*cores {
-		t.Fatalf("filesystem default: %d, %v; want %d", n, err, 64*cores)
+	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != min(64*cores, 512) {
+		t.Fatalf("filesystem default: %d, %v; want %d", n, err, min(64*cores, 512))
 	}
+	// Bounded on large machines.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(64))
+	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 512 {
+		t.Fatalf("filesystem default on 64 cores: %d, %v; want 512", n, err)
+	}
+	runtime.GOMAXPROCS(cores)
 	if n, err := issueWorkers("--workers", 0, &app{store: nil}); err != nil || n != 4*cores {
 		t.Fatalf("remote store default: %d, %v; want %d", n, err, 4*cores)
 	}
