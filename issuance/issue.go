@@ -222,13 +222,14 @@ func (s *Service) renderAndSign(ctx context.Context, doc *certgen.Certificate, n
 func (s *Service) signPDF(ctx context.Context, out *certgen.Output, now time.Time, meta map[string]string) (signedFile, error) {
 	r := s.rnd.SealRectPDF()
 	signedPDF, err := pdfsig.Sign(ctx, out.PDF, s.sig, pdfsig.Options{
-		Rect:       [4]float64{r.X, r.Y, r.X + r.W, r.Y + r.H},
-		Reason:     "电子注册证书签发",
-		Location:   s.cfg.Authority.Location,
-		Name:       s.cfg.Authority.Name,
-		Time:       now,
-		Appearance: pdfsig.PageSeal(), // the rendered page shows the seal
-		Metadata:   meta,
+		Rect:         [4]float64{r.X, r.Y, r.X + r.W, r.Y + r.H},
+		Reason:       "电子注册证书签发",
+		Location:     s.cfg.Authority.Location,
+		Name:         s.cfg.Authority.Name,
+		Time:         now,
+		Appearance:   pdfsig.PageSeal(), // the rendered page shows the seal
+		ContentsSize: s.pdfRoom,
+		Metadata:     meta,
 	})
 	if err != nil {
 		return signedFile{}, fmt.Errorf("sign pdf: %w", err)

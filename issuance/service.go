@@ -26,6 +26,7 @@ import (
 	"github.com/ecert/ecert/certgen"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing"
+	"github.com/ecert/ecert/signing/cms"
 	"github.com/ecert/ecert/signing/ofdsig"
 	"github.com/ecert/ecert/storage/cache"
 	"github.com/ecert/ecert/storage/objectstore"
@@ -142,6 +143,7 @@ type Service struct {
 
 	sealDER  []byte
 	signerSN string
+	pdfRoom  int // bytes the PDF signature reserves for its CMS (cms.SignedSize)
 
 	// flights collapses concurrent re-stamps within this process; the cache
 	// lock does the same across processes.
@@ -174,8 +176,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	}
 	leaf := chain[0]
 	s.signerSN = strings.ToUpper(leaf.SerialNumber.Text(16))
-	box := d.Renderer.SealRect()
+	// Once, not for every signature: it depends on the chain only.
 	var err error
+	if s.pdfRoom, err = cms.SignedSize(d.Signer, cms.Options{Profile: cms.ProfilePKCS7}); err != nil { // signPDF's profile
+		return nil, fmt.Errorf("issuance: PDF signature size: %w", err)
+	}
+	box := d.Renderer.SealRect()
 	s.sealDER, err = ofdsig.MakeSeal(ctx, d.Signer, ofdsig.SealSpec{
 		ESID:       "ECERT-" + s.signerSN,
 		Name:       cfg.Authority.Name + cfg.Authority.SealName,
