@@ -279,7 +279,7 @@ func (s *MinIO) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		// MinIO checks the bytes against the signed checksum and refuses
 		// the object otherwise: hashing them here too would only repeat it.
 		// The count is still checked here.
-		vr.h = nil
+		vr.countOnly()
 	}
 	up, err := s.client.PutObject(ctx, s.cfg.Bucket, key, body, size, po)
 	if vr != nil && vr.done != nil && vr.done != io.EOF {
