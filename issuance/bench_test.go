@@ -118,7 +118,7 @@ func BenchmarkIssueMinIO(b *testing.B) {
 			}
 			pdf = e.read(b, res.Certificate.PDFKey, res.Certificate.PDFSHA256)
 		}
-		ceiling.add(measure(func() { putAll(b, e.store, pdf, fmt.Sprintf("ceiling/%d-%d-", b.N, k), 2*len(part), ceilingWriters()) }))
+		ceiling.add(measure(func() { putLoop(b, e.store, pdf, fmt.Sprintf("ceiling/%d-%d-", b.N, k), 2*len(part), ceilingWriters()) }))
 	}
 	reportIssue(b, issued, b.N)
 	if ceiling.machine > 0 {
@@ -129,8 +129,8 @@ func BenchmarkIssueMinIO(b *testing.B) {
 	b.ReportMetric(100*(float64(2*b.N)/issued.wall.Seconds())/ceilingRate, "%-of-ceiling")
 }
 
-// putAll PUTs data n times under prefix with the given concurrency.
-func putAll(b *testing.B, s objectstore.Store, data []byte, prefix string, n, workers int) {
+// putLoop PUTs data n times under prefix with the given concurrency.
+func putLoop(b *testing.B, s objectstore.Store, data []byte, prefix string, n, workers int) {
 	ctx := context.Background()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -165,7 +165,7 @@ func BenchmarkPutCeilingMinIO(b *testing.B) {
 	pdf := e.read(b, res.Certificate.PDFKey, res.Certificate.PDFSHA256)
 	b.SetBytes(int64(len(pdf)))
 	b.ResetTimer()
-	c := measure(func() { putAll(b, e.store, pdf, "ceiling/", b.N, ceilingWriters()) })
+	c := measure(func() { putLoop(b, e.store, pdf, "ceiling/", b.N, ceilingWriters()) })
 	b.ReportMetric(float64(b.N)/c.wall.Seconds(), "objects/s")
 }
 
