@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -76,6 +77,25 @@ func (a *app) Close() {
 	}
 }
 
+// queueConsumers is how many queue consumers this process will run: set by
+// `ecert worker` from --concurrency before openApp; 0 means the store's
+// default (issuance.DefaultWorkers).
+var queueConsumers int
+
+// redisPoolSize is the Redis connection pool: go-redis's usual 10 per core
+// for the cache and the queue's short commands, plus one per queue
+// consumer, because a consumer waiting for jobs holds its connection for
+// the queue's block time. Without them, 128 idle consumers on 20
+// connections timed out waiting for the pool (218 warnings in 15 s).
+// Connections are opened when needed, so an unused maximum costs nothing.
+func redisPoolSize(store objectstore.Store) int {
+	n := queueConsumers
+	if n <= 0 {
+		n = issuance.DefaultWorkers(store)
+	}
+	return 10*runtime.GOMAXPROCS(0) + n
+}
+
 // openApp builds the service from the configured (or embedded default) backends.
 func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 	log := slog.Default()
@@ -110,7 +130,7 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 
 	if len(backends.RedisAddrs) > 0 {
 		rc, err := cache.NewRedis(cache.RedisConfig{Addrs: backends.RedisAddrs, MasterName: backends.RedisMaster,
-			Password: backends.RedisPassword, KeyPrefix: backends.RedisPrefix})
+			Password: backends.RedisPassword, KeyPrefix: backends.RedisPrefix, PoolSize: redisPoolSize(a.store)})
 		if err != nil {
 			return nil, err
 		}

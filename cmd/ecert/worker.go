@@ -34,6 +34,7 @@ Without --redis-addrs the queue is in-process, which only makes sense inside
 			if len(backends.RedisAddrs) == 0 {
 				return errors.New("worker needs a shared queue: set --redis-addrs (or ECERT_REDIS_ADDRS)")
 			}
+			queueConsumers = concurrency // sizes the Redis pool (0: the store's default)
 			a, err := openApp(cmd.Context(), cmd)
 			if err != nil {
 				return err
