@@ -216,7 +216,7 @@ const maxFileWorkers = 512
 // well above the number of cores. Local files: 64 per core, because every
 // Put waits for a shared syncfs and the workers must outnumber those
 // waiting by enough to keep the cores busy (on 2 cores, 32 / 64 / 128
-// workers: 513–567 / 542–590 / 543–605 certificates/s interleaved; 128
+// workers: 488–567 / 542–590 / 543–605 certificates/s interleaved; 128
 // workers hold ≈ 125 MB), at most maxFileWorkers so that memory stays
 // bounded on large machines. MinIO: 4 per core; a certificate writes its
 // two files at once, and MinIO took the most PUTs/s with about 16 in
