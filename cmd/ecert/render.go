@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	var format, record, out, copyFrom, copyUntil, purpose, serial, baseURL, tmplFile string
+	var format, record, out, copyFrom, copyUntil, purpose, serial, tmplFile string
 	cmd := &cobra.Command{
 		Use:   "render --format ofd|pdf --record FILE [--out FILE] [--copy-from DATE --copy-until DATE --purpose TEXT]",
 		Short: "Render an unsigned certificate (or usage copy) from a JSON record to OFD or PDF",
@@ -53,7 +53,7 @@ and a diagonal watermark. Exit code 2: bad arguments or record.`,
 					return &exitError{2, fmt.Errorf("render: %w", err)}
 				}
 			}
-			opt := certgen.Options{VerifyBaseURL: baseURL}
+			opt := certgen.Options{VerifyBaseURL: strings.TrimRight(backends.VerifyBaseURL, "/")}
 			var r *certgen.Renderer
 			if tmplFile != "" {
 				t, err := certgen.LoadTemplate(os.DirFS(filepath.Dir(tmplFile)), filepath.Base(tmplFile))
@@ -104,7 +104,6 @@ and a diagonal watermark. Exit code 2: bad arguments or record.`,
 	fl.StringVar(&copyUntil, "copy-until", "", "usage copy: last day of usage validity (YYYY-MM-DD)")
 	fl.StringVar(&purpose, "purpose", "", "usage copy: purpose (用途) printed on the copy")
 	fl.StringVar(&serial, "copy-serial", "", "usage copy: serial (default derived from --copy-from)")
-	fl.StringVar(&baseURL, "verify-base-url", os.Getenv("ECERT_VERIFY_BASE_URL"), "public verification base URL for records without verify_url (env ECERT_VERIFY_BASE_URL)")
 	fl.StringVar(&tmplFile, "template", "", "template JSON file (default: built-in 二级建造师注册证书)")
 	rootCmd.AddCommand(cmd)
 }
