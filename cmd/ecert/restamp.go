@@ -32,6 +32,9 @@ Exit status: 0 a copy was written; 4 refused; 1 error.`,
 				return err
 			}
 			defer a.Close()
+			if err := waitAtStartBarrier(); err != nil {
+				return err
+			}
 			c, err := a.svc.Restamp(cmd.Context(), issuance.RestampRequest{Holder: holder, CertificateNo: certNo, Format: format, Purpose: purpose, Actor: "cli"})
 			var ref *issuance.Refusal
 			if errors.As(err, &ref) {
