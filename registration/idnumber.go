@@ -105,14 +105,30 @@ func MaskID(s string) string {
 	return string(r[:6]) + strings.Repeat("*", len(r)-10) + string(r[len(r)-4:])
 }
 
-// AgeOn returns the age in completed years on day d.
+// Birthday returns the day on which n full years of age are completed: the
+// same month and day n years after the birth date or, for a birth on
+// 29 February in a year without that day, 28 February (Civil Code art. 201:
+// with no corresponding day, the last day of the month ends the period).
+func (id IDNumber) Birthday(n int) Date {
+	b := id.BirthDate
+	y := b.Year + n
+	if b.Month == time.February && b.Day == 29 && !isLeap(y) {
+		return Date{Year: y, Month: time.February, Day: 28}
+	}
+	return Date{Year: y, Month: b.Month, Day: b.Day}
+}
+
+// AgeOn returns the age in completed years on day d, counting a birthday
+// as Birthday does.
 func (id IDNumber) AgeOn(d Date) int {
 	age := d.Year - id.BirthDate.Year
-	if d.Month < id.BirthDate.Month || (d.Month == id.BirthDate.Month && d.Day < id.BirthDate.Day) {
+	if d.Before(id.Birthday(age)) {
 		age--
 	}
 	return age
 }
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 func atoi(s string) int {
 	n := 0

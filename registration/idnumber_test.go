@@ -95,6 +95,35 @@ func idWithCheck(first17 string) string {
 	return first17 + string(c)
 }
 
+// TestIDNumberBirthday: the day n full years are completed is the same month
+// and day, or 28 February for a 29 February birth in a common year (Civil
+// Code art. 201: no corresponding day → the last day of the month).
+func TestIDNumberBirthday(t *testing.T) {
+	for _, tc := range []struct {
+		born string
+		age  int
+		want string
+	}{
+		{"1960-02-29", 65, "2025-02-28"},
+		{"1960-02-29", 64, "2024-02-29"},
+		{"1960-02-29", 40, "2000-02-29"}, // 2000 is a leap year
+		{"1960-02-29", 1, "1961-02-28"},
+		{"1960-02-29", 0, "1960-02-29"},
+		{"1960-02-28", 65, "2025-02-28"},
+		{"1960-03-01", 65, "2025-03-01"},
+		{"1960-12-31", 65, "2025-12-31"},
+		{"1980-02-29", 120, "2100-02-28"}, // 2100 is not a leap year
+	} {
+		id, err := ParseIDNumber(idWithCheck("210102" + strings.ReplaceAll(tc.born, "-", "") + "123"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := id.Birthday(tc.age).String(); got != tc.want {
+			t.Errorf("born %s: Birthday(%d) = %s, want %s", tc.born, tc.age, got, tc.want)
+		}
+	}
+}
+
 func TestIDNumberAgeAndMask(t *testing.T) {
 	id, err := ParseIDNumber("210102196002291230")
 	if err != nil {
@@ -104,7 +133,7 @@ func TestIDNumberAgeAndMask(t *testing.T) {
 		on   string
 		want int
 	}{
-		{"2025-02-27", 64}, {"2025-02-28", 64}, {"2025-03-01", 65}, // no 29 Feb in 2025
+		{"2025-02-27", 64}, {"2025-02-28", 65}, {"2025-03-01", 65}, // no 29 Feb in 2025: art. 201
 		{"2024-02-28", 63}, {"2024-02-29", 64},
 	} {
 		if got := id.AgeOn(MustDate(tc.on)); got != tc.want {

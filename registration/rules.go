@@ -239,7 +239,7 @@ func Check(in CheckInput, p Policy) Verdict {
 	if idErr != nil {
 		refuse(RefuseInvalidIDNumber, "身份证号码无效（应为18位居民身份证号码，校验位正确）", nil)
 	} else if !d.IsZero() {
-		b65 := id.BirthDate.AddYears(MaxAge)
+		b65 := id.Birthday(MaxAge)
 		if d.After(b65) {
 			refuse(RefuseAgeOver65, fmt.Sprintf("年龄超过65周岁的人员不可以再办理任何注册业务（65周岁生日为 %s，申报日期为 %s）", b65, d),
 				map[string]Date{"birthday_65": b65, "submitted_on": d})

@@ -142,6 +142,8 @@ func TestRule2Expiry(t *testing.T) {
 func TestRule3Age(t *testing.T) {
 	born := idWithCheck("21010219600315123") // 65th birthday 2025-03-15
 	leap := idWithCheck("21010219600229123") // born on 29 February
+	feb28 := idWithCheck("21010219600228123")
+	mar1 := idWithCheck("21010219600301123")
 	person := func(id, submitted string) CheckInput {
 		in := input(LostReissue, submitted, testReg("2027-01-01"))
 		in.IDNumber, in.Registration.IDNumber = id, id
@@ -153,9 +155,18 @@ func TestRule3Age(t *testing.T) {
 		{"65th birthday itself", person(born, "2025-03-15"), nil, nil},
 		{"day after the 65th birthday", person(born, "2025-03-16"), []string{RefuseAgeOver65},
 			[]string{"年龄超过65周岁", "65周岁生日为 2025-03-15", "申报日期为 2025-03-16"}},
-		// [decision] born on 29 February: the 65th birthday in a common year is 1 March.
-		{"leap-day birth: 1 March is the birthday", person(leap, "2025-03-01"), nil, nil},
-		{"leap-day birth: 2 March refused", person(leap, "2025-03-02"), []string{RefuseAgeOver65}, []string{"65周岁生日为 2025-03-01"}},
+		// Born on 29 February: 2025 has no 29 February, so under Civil Code
+		// art. 201 the 65th birthday is the last day of February, 2025-02-28.
+		{"leap-day birth: 27 February", person(leap, "2025-02-27"), nil, nil},
+		{"leap-day birth: 28 February is the birthday", person(leap, "2025-02-28"), nil, nil},
+		{"leap-day birth: 1 March refused", person(leap, "2025-03-01"), []string{RefuseAgeOver65},
+			[]string{"65周岁生日为 2025-02-28", "申报日期为 2025-03-01"}},
+		{"leap-day birth: 2 March refused", person(leap, "2025-03-02"), []string{RefuseAgeOver65}, []string{"65周岁生日为 2025-02-28"}},
+		{"born 28 February: birthday", person(feb28, "2025-02-28"), nil, nil},
+		{"born 28 February: 1 March refused", person(feb28, "2025-03-01"), []string{RefuseAgeOver65}, []string{"65周岁生日为 2025-02-28"}},
+		{"born 1 March: 28 February", person(mar1, "2025-02-28"), nil, nil},
+		{"born 1 March: birthday", person(mar1, "2025-03-01"), nil, nil},
+		{"born 1 March: 2 March refused", person(mar1, "2025-03-02"), []string{RefuseAgeOver65}, []string{"65周岁生日为 2025-03-01"}},
 		{"any business, even cancellation", func() CheckInput { in := person(born, "2025-03-16"); in.Type = Cancellation; return in }(),
 			[]string{RefuseAgeOver65}, nil},
 		{"invalid ID number", func() CheckInput { in := person(born, "2025-03-16"); in.IDNumber = "210102196003151230"; return in }(),

@@ -77,7 +77,7 @@ func demoVerdicts(cmd *cobra.Command, reg *registry.Registry, p registration.Pol
 			a = l.Approval
 		}
 		id, _ := registration.ParseIDNumber(l.Approval.Person.IDNumber)
-		b65 := id.BirthDate.AddYears(registration.MaxAge)
+		b65 := id.Birthday(registration.MaxAge)
 		if old.CaseID == "" && b65.After(l.Approval.Registration.ValidFrom) && b65.Before(l.Approval.Registration.ValidUntil.AddDays(-30)) {
 			old = l.Approval
 		}
@@ -131,7 +131,7 @@ func demoVerdicts(cmd *cobra.Command, reg *registry.Registry, p registration.Pol
 			return err
 		}
 		oldID, _ := registration.ParseIDNumber(old.Person.IDNumber)
-		b65 := oldID.BirthDate.AddYears(registration.MaxAge)
+		b65 := oldID.Birthday(registration.MaxAge)
 		older := func(d registration.Date) registration.CheckInput {
 			return registration.CheckInput{Type: registration.Change, Account: registration.NaturalPerson, SubmittedOn: d,
 				IDNumber: old.Person.IDNumber, Registration: &oldReg, Qualifications: oldQuals}
