@@ -16,6 +16,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ecert/ecert/registration"
@@ -77,11 +78,20 @@ var (
 	caseIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 )
 
-// Validate checks r and returns a *ValidationError naming every bad field.
-// The full ID number never appears in a message.
-func (r *Approval) Validate() error {
+// Validate checks r as of today (China time) and returns a *ValidationError
+// naming every bad field. No full ID number appears in a message.
+func (r *Approval) Validate() error { return r.ValidateOn(registration.Today(time.Now())) }
+
+// ValidateOn is Validate with "today" given: dates are bounded relative to it.
+func (r *Approval) ValidateOn(today registration.Date) error {
 	var p []string
-	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+	add := func(format string, a ...any) { p = append(p, MaskIDNumbers(fmt.Sprintf(format, a...))) }
+	for _, f := range r.textFields() {
+		if why := textProblem(f.value); why != "" {
+			add("%s: %s", f.name, why)
+		}
+	}
+	r.checkDates(today, add)
 
 	if !caseIDPattern.MatchString(r.CaseID) {
 		add("case_id: want 1-64 characters of A-Z a-z 0-9 . _ : -")
@@ -98,14 +108,10 @@ func (r *Approval) Validate() error {
 	if r.BusinessType.NeedsPublicNotice() {
 		if r.NoticeEnd.IsZero() {
 			add("notice_end: required for %s (certificate is downloadable only after the public notice)", r.BusinessType.Chinese())
-		} else if r.NoticeEnd.Before(r.ApprovedOn) {
-			add("notice_end: %s is before approved_on %s", r.NoticeEnd, r.ApprovedOn)
 		}
 	}
 	if n := utf8.RuneCountInString(strings.TrimSpace(r.Person.Name)); n == 0 || n > 32 {
 		add("person.name: want 1-32 characters, got %d", n)
-	} else if !utf8.ValidString(r.Person.Name) || strings.ContainsFunc(r.Person.Name, isControl) {
-		add("person.name: contains invalid or control characters")
 	}
 	if _, err := registration.ParseIDNumber(r.Person.IDNumber); err != nil {
 		add("person.id_number: %v", err)
@@ -139,8 +145,6 @@ func (r *Approval) validateRegistration(add func(string, ...any)) {
 	reg := &r.Registration
 	if n := utf8.RuneCountInString(strings.TrimSpace(reg.Employer.Name)); n == 0 || n > 100 {
 		add("registration.employer.name: want 1-100 characters, got %d", n)
-	} else if strings.ContainsFunc(reg.Employer.Name, isControl) {
-		add("registration.employer.name: contains control characters")
 	}
 	if err := registration.ValidateCreditCode(reg.Employer.CreditCode); err != nil {
 		add("registration.employer.credit_code: %s", redact(err, reg.Employer.CreditCode))
@@ -189,8 +193,6 @@ func redact(err error, value string) string {
 	return strings.ReplaceAll(err.Error(), value, registration.MaskID(value))
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
-
 func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
@@ -198,8 +200,38 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// Decode parses and validates one NDJSON line.
-func Decode(line []byte) (Approval, error) {
+// Options tune decoding.
+type Options struct {
+	// Clock returns the current time, from which "today" (China time)
+	// bounds every date; defaults to time.Now.
+	Clock func() time.Time
+}
+
+func (o Options) today() registration.Date {
+	if o.Clock == nil {
+		return registration.Today(time.Now())
+	}
+	return registration.Today(o.Clock())
+}
+
+// Decode parses and validates one NDJSON line as of today.
+func Decode(line []byte) (Approval, error) { return DecodeWith(line, Options{}) }
+
+// DecodeWith parses and validates one NDJSON line. The line must be valid
+// UTF-8 without a byte order mark (the Scanner drops one at the start of a
+// file). Error messages name the field and never show a full ID number.
+func DecodeWith(line []byte, opt Options) (Approval, error) {
+	a, err := decode(line, opt.today())
+	if err != nil {
+		return Approval{}, maskError(err)
+	}
+	return a, nil
+}
+
+func decode(line []byte, today registration.Date) (Approval, error) {
+	if err := checkRawLine(line); err != nil {
+		return Approval{}, err
+	}
 	var a Approval
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -209,7 +241,7 @@ func Decode(line []byte) (Approval, error) {
 	if dec.More() {
 		return Approval{}, errors.New("malformed JSON: more than one value on the line")
 	}
-	if err := a.Validate(); err != nil {
+	if err := a.ValidateOn(today); err != nil {
 		return Approval{}, err
 	}
 	return a, nil
@@ -224,16 +256,23 @@ type Line struct {
 }
 
 // Scanner reads approvals from NDJSON, one line at a time. Blank lines are
-// skipped; an over-long line is reported and skipped, not fatal.
+// skipped; an over-long line is reported and skipped, not fatal. A UTF-8
+// byte order mark at the start of the input is dropped.
 type Scanner struct {
 	r    *bufio.Reader
+	opt  Options
 	line Line
 	no   int
 	err  error
 }
 
-// NewScanner returns a Scanner reading from r.
-func NewScanner(r io.Reader) *Scanner { return &Scanner{r: bufio.NewReaderSize(r, 256<<10)} }
+// NewScanner returns a Scanner reading from r, with dates bounded as of today.
+func NewScanner(r io.Reader) *Scanner { return NewScannerWith(r, Options{}) }
+
+// NewScannerWith returns a Scanner reading from r that decodes with opt.
+func NewScannerWith(r io.Reader, opt Options) *Scanner {
+	return &Scanner{r: bufio.NewReaderSize(r, 256<<10), opt: opt}
+}
 
 // Scan advances to the next non-blank line. It returns false at EOF or on a read error (see Err).
 func (s *Scanner) Scan() bool {
@@ -254,6 +293,9 @@ func (s *Scanner) Scan() bool {
 			s.line.Err = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
 			return true
 		}
+		if s.no == 1 {
+			raw = bytes.TrimPrefix(raw, utf8BOM)
+		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			if err != nil {
@@ -262,7 +304,7 @@ func (s *Scanner) Scan() bool {
 			skipped = n
 			continue
 		}
-		s.line.Approval, s.line.Err = Decode(raw)
+		s.line.Approval, s.line.Err = DecodeWith(raw, s.opt)
 		return true
 	}
 }
