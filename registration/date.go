@@ -3,6 +3,8 @@ package registration
 import (
 	"database/sql/driver"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -114,27 +116,67 @@ func (d *Date) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Value implements driver.Valuer: dates are stored as "YYYY-MM-DD" text (NULL when zero).
+// Years a stored date may have. A date is stored only if it, and the day
+// after it, read back as YYYY-MM-DD: rules compute on stored dates (a notice
+// end + 1 day), and 9999-12-31 + 1 day is not a four-digit year.
+const (
+	MinStoredYear = 1900
+	MaxStoredYear = 9998
+)
+
+// Value implements driver.Valuer: dates are stored as "YYYY-MM-DD" text
+// (NULL when zero). A year outside MinStoredYear..MaxStoredYear is refused,
+// so that nothing is written that cannot be read back and computed on.
 func (d Date) Value() (driver.Value, error) {
 	if d.IsZero() {
 		return nil, nil
 	}
+	if d.Year < MinStoredYear || d.Year > MaxStoredYear {
+		return nil, fmt.Errorf("date %s: year outside %d..%d is not stored", d, MinStoredYear, MaxStoredYear)
+	}
 	return d.String(), nil
 }
 
-// Scan implements sql.Scanner for text and time columns.
+// storedDate matches what String writes for any year, including years
+// outside 0000..9999 that an earlier version let into the database.
+var storedDate = regexp.MustCompile(`^(-?[0-9]{4,9})-([0-9]{2})-([0-9]{2})$`)
+
+// Scan implements sql.Scanner for text and time columns. It reads back
+// whatever Value or an earlier version wrote, years of more than four digits
+// included, so that one bad date never makes its row unreadable; a value
+// that is no date at all is an error that shows it.
 func (d *Date) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
 		*d = Date{}
 		return nil
 	case string:
-		return d.UnmarshalText([]byte(v))
+		return d.scanText(v)
 	case []byte:
-		return d.UnmarshalText(v)
+		return d.scanText(string(v))
 	case time.Time:
 		*d = DateOf(v)
 		return nil
 	}
 	return fmt.Errorf("scan date: unsupported type %T", src)
+}
+
+func (d *Date) scanText(s string) error {
+	if v, err := ParseDate(s); err == nil {
+		*d = v
+		return nil
+	}
+	m := storedDate.FindStringSubmatch(s)
+	if m == nil {
+		return fmt.Errorf("stored date %q: want YYYY-MM-DD", s)
+	}
+	y, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	day, _ := strconv.Atoi(m[3])
+	v := NewDate(y, time.Month(mo), day)
+	if v != (Date{y, time.Month(mo), day}) {
+		return fmt.Errorf("stored date %q: no such day", s)
+	}
+	*d = v
+	return nil
 }
