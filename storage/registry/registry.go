@@ -120,10 +120,8 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	}
 	memory := path == ":memory:" || path == ""
 	if !memory {
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, err
-			}
+		if err := createOwnerOnly(path); err != nil {
+			return nil, err
 		}
 	}
 	pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_time_format=sqlite"
@@ -145,6 +143,23 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	return db, nil
+}
+
+// createOwnerOnly creates the SQLite database file readable and writable by
+// its owner only (0600), before SQLite opens it: it holds ID numbers and
+// phone numbers. SQLite gives the -wal and -shm files it creates the mode of
+// the database file. An existing file keeps its mode.
+func createOwnerOnly(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Migrate applies every pending schema migration.
