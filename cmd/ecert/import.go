@@ -39,11 +39,12 @@ func init() {
 	var rejects string
 	var quiet bool
 	cmd := &cobra.Command{
-		Use:   "import FILE.ndjson",
+		Use:   "import FILE.ndjson|-",
 		Short: "Record approved registrations from NDJSON into the registry (idempotent by case id)",
 		Long: `Reads approved registrations, one JSON object per line (schema in the README),
-and records them in the registry. Bad lines are reported with their line number
-and reason and never stop the good ones; re-running the same file adds nothing.
+and records them in the registry; "-" reads standard input. Bad lines are
+reported with their line number and reason (ID numbers masked) and never stop
+the good ones; re-running the same file adds nothing.
 
 Exit status: 0 all lines recorded or already present; 3 some lines were
 rejected (the rest are recorded); 1 the import could not run.`,
@@ -63,16 +64,12 @@ rejected (the rest are recorded); 1 the import could not run.`,
 				defer f.Close()
 				rej = f
 			}
-			f, err := os.Open(args[0])
+			in, size, closeIn, err := openInput(args[0], cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			defer f.Close()
-			var size int64 = -1
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				size = st.Size()
-			}
-			s, err := runImport(cmd.Context(), reg, f, size, importOptions{batch: batch, progress: !quiet, stderr: cmd.ErrOrStderr(), rejects: rej})
+			defer closeIn()
+			s, err := runImport(cmd.Context(), reg, in, size, importOptions{batch: batch, progress: !quiet, stderr: cmd.ErrOrStderr(), rejects: rej})
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %d lines, %d new, %d already present, %d rejected in %s (%.0f records/s)\n",
 				args[0], s.Lines, s.Inserted, s.Duplicate, s.Rejected, s.Elapsed.Round(time.Millisecond), s.Rate)
 			if err != nil {
@@ -124,6 +121,7 @@ func runImport(ctx context.Context, reg *registry.Registry, r io.Reader, size in
 	}
 	rejEnc := json.NewEncoder(opt.rejects)
 	reject := func(line int, reason string) {
+		reason = intake.MaskIDNumbers(reason) // the registry's messages name the case, and a case id may be one
 		s.Rejected++
 		if s.Rejected <= maxShownRejects {
 			_ = bar.Clear()

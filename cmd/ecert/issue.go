@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -31,7 +30,7 @@ func init() {
 	var workers int
 	var enqueue, quiet bool
 	cmd := &cobra.Command{
-		Use:   "issue --from FILE.ndjson",
+		Use:   "issue --from FILE.ndjson|-",
 		Short: "Issue certificates for a batch of approvals (render, sign, store, record), resumable",
 		Long: `Records every approval of the file (idempotent by case id), then issues its
 certificate: OFD and PDF rendered, SM2-signed, stored, recorded. Cases that
@@ -53,7 +52,7 @@ failed (listed); 1 the batch could not run; 130 interrupted.`,
 				return err
 			}
 			defer a.Close()
-			cases, rejected, err := intakeFile(cmd.Context(), a, from, cmd.ErrOrStderr())
+			cases, rejected, err := intakeFile(cmd.Context(), a, from, cmd.InOrStdin(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -85,21 +84,21 @@ failed (listed); 1 the batch could not run; 130 interrupted.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "NDJSON file of approved registrations (schema in the README)")
+	cmd.Flags().StringVar(&from, "from", "", "NDJSON file of approved registrations (schema in the README); - for standard input")
 	cmd.Flags().IntVar(&workers, "workers", 0, "certificates issued at once"+workersHelp)
 	cmd.Flags().BoolVar(&enqueue, "enqueue", false, "only record and enqueue the cases for `ecert worker` processes")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	rootCmd.AddCommand(cmd)
 }
 
-// intakeFile records the file's approvals and returns the case ids of every
-// good line (new or already recorded) in file order.
-func intakeFile(ctx context.Context, a *app, path string, stderr io.Writer) ([]string, int, error) {
-	f, err := os.Open(path)
+// intakeFile records the file's approvals ("-": stdin) and returns the case
+// ids of every good line (new or already recorded) in file order.
+func intakeFile(ctx context.Context, a *app, path string, stdin io.Reader, stderr io.Writer) ([]string, int, error) {
+	in, _, closeIn, err := openInput(path, stdin)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
+	defer closeIn()
 	var cases []string
 	rejected := 0
 	var batch []intake.Approval
@@ -108,14 +107,14 @@ func intakeFile(ctx context.Context, a *app, path string, stderr io.Writer) ([]s
 		for i, r := range a.reg.Intake(ctx, batch) {
 			if r.Err != nil {
 				rejected++
-				fmt.Fprintf(stderr, "line %d: %v\n", lines[i], r.Err)
+				fmt.Fprintf(stderr, "line %d: %s\n", lines[i], intake.MaskIDNumbers(r.Err.Error()))
 				continue
 			}
 			cases = append(cases, r.CaseID)
 		}
 		batch, lines = batch[:0], lines[:0]
 	}
-	sc := intake.NewScanner(f)
+	sc := intake.NewScanner(in)
 	for sc.Scan() && ctx.Err() == nil {
 		l := sc.Line()
 		if l.Err != nil {
@@ -224,7 +223,7 @@ func printIssueSummary(w io.Writer, s issueSummary) {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		fmt.Fprintf(w, "  failed %s: %s\n", id, s.Failed[id])
+		fmt.Fprintf(w, "  failed %s\n", intake.MaskIDNumbers(id+": "+s.Failed[id]))
 	}
 }
 
