@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/registration"
@@ -21,7 +23,29 @@ const (
 	Duplicate
 	// Failed: the record could not be stored (see the error).
 	Failed
+	// Conflict: a case with this id was already recorded with different
+	// content; nothing changed. The error is a *ConflictError.
+	Conflict
 )
+
+// ErrCaseConflict means a case id is already recorded with different content.
+var ErrCaseConflict = errors.New("case id already recorded with different content")
+
+// ConflictError names the fields in which an approval differs from the case
+// recorded under the same id. It holds field names only, never values, which
+// may be ID numbers, names or phone numbers.
+type ConflictError struct {
+	CaseID string
+	Fields []string // JSON paths in the input format, e.g. "person.phone"
+}
+
+// Error names the case (an ID-number-shaped case id masked) and the fields.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("case %s: %v: %s differ; nothing changed",
+		intake.MaskIDNumbers(e.CaseID), ErrCaseConflict, strings.Join(e.Fields, ", "))
+}
+
+func (e *ConflictError) Unwrap() error { return ErrCaseConflict }
 
 // IntakeResult reports the outcome of one approval.
 type IntakeResult struct {
@@ -30,8 +54,9 @@ type IntakeResult struct {
 	Err     error
 }
 
-// Intake records approvals idempotently by case id: a case already present is
-// reported as Duplicate and changes nothing. Approvals are written in one
+// Intake records approvals idempotently by case id: a case already present
+// with the same content is reported as Duplicate, one with different content
+// as Conflict (naming the fields that differ), and neither changes anything. Approvals are written in one
 // transaction for speed; if that transaction fails, each approval is retried
 // alone so one bad record never takes the others with it.
 func (r *Registry) Intake(ctx context.Context, approvals []intake.Approval) []IntakeResult {
@@ -44,10 +69,10 @@ func (r *Registry) Intake(ctx context.Context, approvals []intake.Approval) []In
 		defer st.close()
 		for i := range approvals {
 			o, err := r.intakeOne(ctx, st, &approvals[i])
-			if err != nil {
+			if err != nil && o != Conflict {
 				return err
 			}
-			res[i] = IntakeResult{CaseID: approvals[i].CaseID, Outcome: o}
+			res[i] = IntakeResult{CaseID: approvals[i].CaseID, Outcome: o, Err: err}
 		}
 		return nil
 	})
@@ -66,11 +91,11 @@ func (r *Registry) Intake(ctx context.Context, approvals []intake.Approval) []In
 }
 
 type intakeStmts struct {
-	person, caseIns, regUpsert, regCancel, qual, audit *sql.Stmt
+	personIns, personUpd, caseIns, caseGet, regUpsert, regCancel, qual, audit *sql.Stmt
 }
 
 func (s *intakeStmts) close() {
-	for _, st := range []*sql.Stmt{s.person, s.caseIns, s.regUpsert, s.regCancel, s.qual, s.audit} {
+	for _, st := range []*sql.Stmt{s.personIns, s.personUpd, s.caseIns, s.caseGet, s.regUpsert, s.regCancel, s.qual, s.audit} {
 		if st != nil {
 			st.Close()
 		}
@@ -83,10 +108,12 @@ func (r *Registry) prepareIntake(ctx context.Context, tx *sql.Tx) (*intakeStmts,
 		dst **sql.Stmt
 		sql string
 	}{
-		{&s.person, `INSERT INTO persons (id_number, name, gender, birth_date, phone, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, updated_at = excluded.updated_at`},
+		{&s.personIns, `INSERT INTO persons (id_number, name, gender, birth_date, phone, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id_number) DO NOTHING`},
+		{&s.personUpd, `UPDATE persons SET name = ?, phone = ?, updated_at = ? WHERE id_number = ?`},
 		{&s.caseIns, `INSERT INTO cases (case_id, business_type, status, id_number, registration_number, approved_on, notice_end, record, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING`},
+		{&s.caseGet, `SELECT record FROM cases WHERE case_id = ?`},
 		{&s.regUpsert, `INSERT INTO registrations (number, id_number, employer_name, employer_code, specialties, valid_from, valid_until, status, cancel_reason, cancelled_on, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', NULL, ?)
 			ON CONFLICT (number) DO UPDATE SET employer_name = excluded.employer_name, employer_code = excluded.employer_code,
@@ -121,7 +148,12 @@ func (r *Registry) intakeOne(ctx context.Context, st *intakeStmts, a *intake.App
 	if err != nil {
 		return Failed, err
 	}
-	if _, err := st.person.ExecContext(ctx, id.String(), a.Person.Name, id.Gender.Chinese(), id.BirthDate, a.Person.Phone, now); err != nil {
+	// The case row is the idempotency key: it goes in before anything is
+	// changed, so a case id already recorded (by an earlier run or a
+	// concurrent one) touches nothing. The person must exist first (foreign
+	// key), so a new person is inserted, an existing one left as it is here.
+	person, err := st.personIns.ExecContext(ctx, id.String(), a.Person.Name, id.Gender.Chinese(), id.BirthDate, a.Person.Phone, now)
+	if err != nil {
 		return Failed, fmt.Errorf("case %s: person: %w", a.CaseID, err)
 	}
 	var regNo any
@@ -134,7 +166,14 @@ func (r *Registry) intakeOne(ctx context.Context, st *intakeStmts, a *intake.App
 		return Failed, fmt.Errorf("case %s: %w", a.CaseID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Duplicate, nil
+		return compareRecorded(ctx, st, a.CaseID, record)
+	}
+	// A new case for a known person carries the person's current name and
+	// phone (a change of either comes with a new case).
+	if n, _ := person.RowsAffected(); n == 0 {
+		if _, err := st.personUpd.ExecContext(ctx, a.Person.Name, a.Person.Phone, now, id.String()); err != nil {
+			return Failed, fmt.Errorf("case %s: person: %w", a.CaseID, err)
+		}
 	}
 	reg := a.Registration
 	if a.BusinessType == registration.Cancellation {
@@ -164,6 +203,82 @@ func (r *Registry) intakeOne(ctx context.Context, st *intakeStmts, a *intake.App
 		return Failed, fmt.Errorf("case %s: audit: %w", a.CaseID, err)
 	}
 	return Inserted, nil
+}
+
+// compareRecorded compares an approval (record, as intakeOne marshalled it)
+// with the case already recorded under its id: Duplicate when they are
+// equal, else Conflict with a *ConflictError naming the fields that differ.
+func compareRecorded(ctx context.Context, st *intakeStmts, caseID string, record []byte) (Outcome, error) {
+	var raw string
+	if err := st.caseGet.QueryRowContext(ctx, caseID).Scan(&raw); err != nil {
+		return Failed, fmt.Errorf("case %s: read recorded case: %w", caseID, err)
+	}
+	// Decoding and encoding again puts the stored record in today's form,
+	// so that fields added since it was written do not count as changes.
+	var old intake.Approval
+	if err := json.Unmarshal([]byte(raw), &old); err != nil {
+		return Failed, fmt.Errorf("registry: case %s: stored record: %w", caseID, err)
+	}
+	recorded, err := json.Marshal(old)
+	if err != nil {
+		return Failed, err
+	}
+	if string(recorded) == string(record) {
+		return Duplicate, nil
+	}
+	var x, y any
+	if err := errors.Join(json.Unmarshal(recorded, &x), json.Unmarshal(record, &y)); err != nil {
+		return Failed, fmt.Errorf("case %s: compare: %w", caseID, err)
+	}
+	fields := diffJSON("", x, y, nil)
+	if len(fields) == 0 {
+		return Duplicate, nil
+	}
+	return Conflict, &ConflictError{CaseID: caseID, Fields: fields}
+}
+
+// diffJSON appends to out the paths (person.phone, registration.specialties[0].name)
+// at which two decoded JSON values differ, objects' keys in sorted order.
+func diffJSON(path string, x, y any, out []string) []string {
+	switch xv := x.(type) {
+	case map[string]any:
+		yv, ok := y.(map[string]any)
+		if !ok {
+			return append(out, path)
+		}
+		keys := make([]string, 0, len(xv)+len(yv))
+		for k := range xv {
+			keys = append(keys, k)
+		}
+		for k := range yv {
+			if _, ok := xv[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			out = diffJSON(p, xv[k], yv[k], out)
+		}
+		return out
+	case []any:
+		yv, ok := y.([]any)
+		if !ok || len(xv) != len(yv) {
+			return append(out, path)
+		}
+		for i := range xv {
+			out = diffJSON(fmt.Sprintf("%s[%d]", path, i), xv[i], yv[i], out)
+		}
+		return out
+	default:
+		if x != y {
+			return append(out, path)
+		}
+		return out
+	}
 }
 
 // CaseApproval returns the approval recorded for caseID.
