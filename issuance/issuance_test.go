@@ -310,7 +310,8 @@ func TestRestampRefusals(t *testing.T) {
 	}
 }
 
-// restampStorm presses 加注 n times at once and checks that exactly one copy results.
+// restampStorm presses 加注 n times at once and checks that exactly one copy
+// results, then that later presses get a copy per purpose and day.
 func restampStorm(t *testing.T, e *env, n int) {
 	ctx := context.Background()
 	a := approvals(1, 4)[0]
@@ -359,22 +360,48 @@ func restampStorm(t *testing.T, e *env, n int) {
 	if !rep.OK || rep.UsageValidFrom != "2026-03-10" || rep.UsageValidUntil != "2026-09-06" {
 		t.Fatalf("copy report: ok=%v from=%s until=%s %+v", rep.OK, rep.UsageValidFrom, rep.UsageValidUntil, rep.Checks)
 	}
-	// Still valid the day before it ends: same copy. After it ends: a new one with new dates.
-	e.clock.Set(first.ValidUntil.Add(-time.Minute))
-	if c, err := e.svc.Restamp(ctx, req); err != nil || c.CopyID != first.CopyID {
-		t.Fatalf("press before expiry: %v %v", c.CopyID, err)
+	after := func(name string, at time.Time, req issuance.RestampRequest) issuance.Copy {
+		t.Helper()
+		e.clock.Set(at)
+		c, err := e.svc.Restamp(ctx, req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return c
 	}
-	e.clock.Set(first.ValidUntil.Add(time.Minute))
-	c, err := e.svc.Restamp(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	// Later the same day: the same copy, from the cache.
+	if c := after("same day", time.Date(2026, 3, 10, 23, 59, 0, 0, registration.ChinaTZ), req); c.CopyID != first.CopyID || c.Source != "cache" {
+		t.Fatalf("press later the same day: %s from %s, want %s from the cache", c.CopyID, c.Source, first.CopyID)
 	}
-	if c.CopyID == first.CopyID || c.Source != "created" || !c.ValidFrom.After(first.ValidUntil) {
-		t.Fatalf("press after expiry: %+v", c)
+	// The next day: a new copy with a fresh 180 days; the first keeps its own.
+	next := after("next day", time.Date(2026, 3, 11, 0, 0, 1, 0, registration.ChinaTZ), req)
+	if next.CopyID == first.CopyID || next.Source != "created" {
+		t.Fatalf("press the next day: %s from %s, want a new copy", next.CopyID, next.Source)
 	}
-	rep = e.verify(t, e.read(t, c.ObjectKey, c.SHA256))
-	if !rep.OK || rep.UsageValidFrom != "2026-09-06" {
-		t.Fatalf("new copy report: ok=%v from=%s until=%s", rep.OK, rep.UsageValidFrom, rep.UsageValidUntil)
+	rep = e.verify(t, e.read(t, next.ObjectKey, next.SHA256))
+	if !rep.OK || rep.UsageValidFrom != "2026-03-11" || rep.UsageValidUntil != "2026-09-07" {
+		t.Fatalf("next day's copy: ok=%v from=%s until=%s", rep.OK, rep.UsageValidFrom, rep.UsageValidUntil)
+	}
+	if again, err := e.reg.UsageCopyByID(ctx, first.CopyID); err != nil || !again.ValidUntil.Equal(first.ValidUntil) {
+		t.Fatalf("first copy after the next day's press: %+v %v", again, err)
+	}
+	// Another purpose the same day: another copy, printed with that purpose.
+	other := req
+	other.Purpose = "资质申报"
+	c := after("other purpose", time.Date(2026, 3, 11, 8, 0, 0, 0, registration.ChinaTZ), other)
+	if c.CopyID == next.CopyID || c.Purpose != "资质申报" || c.Source != "created" {
+		t.Fatalf("press for another purpose: %+v", c)
+	}
+	if c := after("first purpose again", time.Date(2026, 3, 11, 9, 0, 0, 0, registration.ChinaTZ), req); c.CopyID != next.CopyID {
+		t.Fatalf("first purpose again: %s, want %s", c.CopyID, next.CopyID)
+	}
+	// 170 days in: a new copy with 180 days, not the old one's 10.
+	late := after("170 days in", first.ValidUntil.Add(-10*24*time.Hour), req)
+	if late.Source != "created" || !late.ValidUntil.Equal(late.ValidFrom.Add(180*24*time.Hour)) {
+		t.Fatalf("press 170 days in: %+v", late)
+	}
+	if n, _ := e.reg.CountCopies(ctx, certNo); n != 4 {
+		t.Fatalf("%d copies recorded, want 4 (two days, two purposes, 170 days in)", n)
 	}
 }
 

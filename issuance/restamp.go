@@ -3,6 +3,7 @@ package issuance
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,9 @@ type RestampRequest struct {
 	CertificateNo string
 	// Format is "ofd" or "pdf".
 	Format string
-	// Purpose (用途) is optional free text printed on a new copy (at most 40 characters).
+	// Purpose (用途) is optional free text printed on the copy (at most 40
+	// characters; surrounding spaces are dropped). Presses for another
+	// purpose get another copy.
 	Purpose string
 	// Actor is recorded as the copy's creator ("holder" when empty).
 	Actor string
@@ -65,7 +68,7 @@ var ErrNotFound = errors.New("issuance: no such certificate for this holder")
 // ErrBadRequest wraps malformed re-stamp requests.
 var ErrBadRequest = errors.New("issuance: bad request")
 
-// cachedCopy is the cache value under restamp:{certNo}:{format}.
+// cachedCopy is the cache value under cacheKey.
 type cachedCopy struct {
 	CopyID     string    `json:"copy_id"`
 	Version    int       `json:"version"`
@@ -77,15 +80,32 @@ type cachedCopy struct {
 	CreatedBy  string    `json:"created_by"`
 }
 
-func (s *Service) cacheKey(certNo, format string) string {
-	return "restamp:" + certNo + ":" + format
+// press is what makes two presses the same request: the certificate, the
+// format and the purpose, on the same China-time day.
+type press struct {
+	certNo  string
+	version int
+	format  string
+	purpose string
+	day     registration.Date
 }
 
-// Restamp returns a usage copy of the holder's current certificate, valid from
-// now for CopyValidity (never past the registration's effective valid-until).
-// While a copy is valid the same copy is returned without re-signing: from
-// the cache, or from the registry when the cache misses or is down.
-// Concurrent presses for the same certificate and format create exactly one copy.
+// key names the request in cache, lock and single-flight keys; the purpose
+// enters as a digest (free text, up to 40 characters of any script).
+func (p press) key() string {
+	d := sha256.Sum256([]byte(p.purpose))
+	return p.certNo + ":" + p.format + ":" + hex.EncodeToString(d[:8]) + ":" + p.day.String()
+}
+
+func (p press) cacheKey() string { return "restamp:" + p.key() }
+
+// Restamp returns a usage copy of the holder's current certificate. Presses
+// for the same certificate, format and purpose on the same day (China time)
+// return the same copy without re-signing: from the cache, or from the
+// registry when the cache misses or is down; concurrent identical presses
+// make exactly one. A different purpose or a later day makes a new copy,
+// valid from now for CopyValidity (never past the registration's effective
+// valid-until); earlier copies stay valid until their own end.
 func (s *Service) Restamp(ctx context.Context, req RestampRequest) (Copy, error) {
 	c, err := s.restamp(ctx, req)
 	var ref *Refusal
@@ -104,6 +124,7 @@ func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error)
 	if req.Format != "ofd" && req.Format != "pdf" {
 		return Copy{}, fmt.Errorf("%w: format %q, want ofd or pdf", ErrBadRequest, req.Format)
 	}
+	req.Purpose = strings.TrimSpace(req.Purpose)
 	if utf8.RuneCountInString(req.Purpose) > 40 || !utf8.ValidString(req.Purpose) {
 		return Copy{}, fmt.Errorf("%w: purpose longer than 40 characters", ErrBadRequest)
 	}
@@ -124,12 +145,14 @@ func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error)
 	if err := s.usable(cert, reg, effective, registration.Today(now)); err != nil {
 		return Copy{}, err
 	}
-	if c, ok := s.fromCache(ctx, cert, req.Format, now); ok {
+	p := press{certNo: cert.CertificateNo, version: cert.Version, format: req.Format, purpose: req.Purpose, day: registration.Today(now)}
+	if c, ok := s.fromCache(ctx, p, now); ok {
 		return c, nil
 	}
-	// One press per certificate and format at a time in this process.
-	key := cert.CertificateNo + ":" + req.Format
-	v, err, _ := s.flights.Do(key, func() (any, error) { return s.restampSlow(ctx, req, cert, effective) })
+	// One press per request at a time in this process.
+	v, err, _ := s.flights.Do(fmt.Sprintf("%s:v%d", p.key(), p.version), func() (any, error) {
+		return s.restampSlow(ctx, req, p, cert, effective, now)
+	})
 	if err != nil {
 		return Copy{}, err
 	}
@@ -153,8 +176,9 @@ func (s *Service) usable(cert registry.Certificate, reg registration.Registratio
 	return nil
 }
 
-func (s *Service) fromCache(ctx context.Context, cert registry.Certificate, format string, now time.Time) (Copy, bool) {
-	b, err := s.cache.Get(ctx, s.cacheKey(cert.CertificateNo, format))
+// fromCache returns the copy the cache holds for p.
+func (s *Service) fromCache(ctx context.Context, p press, now time.Time) (Copy, bool) {
+	b, err := s.cache.Get(ctx, p.cacheKey())
 	if err != nil {
 		if errors.Is(err, cache.ErrUnavailable) {
 			s.m.cacheDown.Inc()
@@ -162,38 +186,39 @@ func (s *Service) fromCache(ctx context.Context, cert registry.Certificate, form
 		return Copy{}, false
 	}
 	var cc cachedCopy
-	if json.Unmarshal(b, &cc) != nil || cc.Version != cert.Version || !now.Before(cc.ValidUntil) || now.Before(cc.ValidFrom) {
+	if json.Unmarshal(b, &cc) != nil || cc.Version != p.version || cc.Purpose != p.purpose || !now.Before(cc.ValidUntil) {
 		return Copy{}, false
 	}
 	return Copy{Source: "cache", UsageCopy: registry.UsageCopy{
-		CopyID: cc.CopyID, CertificateNo: cert.CertificateNo, Version: cc.Version, Format: format,
-		ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil, Purpose: cc.Purpose, CreatedBy: cc.CreatedBy,
+		CopyID: cc.CopyID, CertificateNo: p.certNo, Version: cc.Version, Format: p.format,
+		ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil, Purpose: cc.Purpose, Day: p.day, CreatedBy: cc.CreatedBy,
 		ObjectKey: cc.ObjectKey, SHA256: cc.SHA256,
 	}}, true
 }
 
-func (s *Service) remember(ctx context.Context, u registry.UsageCopy, now time.Time) {
-	ttl := u.ValidUntil.Sub(now)
+// remember caches u as the copy for p until the end of p's day (or of the
+// copy, if that comes first).
+func (s *Service) remember(ctx context.Context, p press, u registry.UsageCopy, now time.Time) {
+	end := p.day.AddDays(1).Time(registration.ChinaTZ)
+	if u.ValidUntil.Before(end) {
+		end = u.ValidUntil
+	}
+	ttl := end.Sub(now)
 	if ttl <= 0 {
 		return
 	}
 	b, _ := json.Marshal(cachedCopy{CopyID: u.CopyID, Version: u.Version, ValidFrom: u.ValidFrom, ValidUntil: u.ValidUntil,
 		Purpose: u.Purpose, ObjectKey: u.ObjectKey, SHA256: u.SHA256, CreatedBy: u.CreatedBy})
-	if err := s.cache.Set(ctx, s.cacheKey(u.CertificateNo, u.Format), b, ttl); err != nil && errors.Is(err, cache.ErrUnavailable) {
+	if err := s.cache.Set(ctx, p.cacheKey(), b, ttl); err != nil && errors.Is(err, cache.ErrUnavailable) {
 		s.m.cacheDown.Inc()
 	}
 }
 
-func (s *Service) restampSlow(ctx context.Context, req RestampRequest, cert registry.Certificate, effective registration.Date) (Copy, error) {
-	now := s.cfg.Clock()
-	if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, req.Format, now); err == nil {
-		s.remember(ctx, u, now)
-		return Copy{UsageCopy: u, Source: "registry"}, nil
-	} else if !errors.Is(err, registry.ErrNotFound) {
-		return Copy{}, err
+func (s *Service) restampSlow(ctx context.Context, req RestampRequest, p press, cert registry.Certificate, effective registration.Date, now time.Time) (Copy, error) {
+	if c, err := s.fromRegistry(ctx, p, now); err == nil || !errors.Is(err, registry.ErrNotFound) {
+		return c, err
 	}
-	lockKey := "restamp-lock:" + cert.CertificateNo + ":" + req.Format
-	lock, err := cache.TryLock(ctx, s.cache, lockKey, s.cfg.LockTTL)
+	lock, err := cache.TryLock(ctx, s.cache, "restamp-lock:"+p.key(), s.cfg.LockTTL)
 	switch {
 	case err == nil:
 		defer func() {
@@ -202,24 +227,32 @@ func (s *Service) restampSlow(ctx context.Context, req RestampRequest, cert regi
 			_ = lock.Release(rctx)
 		}()
 	case errors.Is(err, cache.ErrLocked):
-		return s.waitForCopy(ctx, cert, req.Format)
+		return s.waitForCopy(ctx, p)
 	case errors.Is(err, cache.ErrUnavailable):
-		// No cross-process lock: the registry still admits only one valid copy.
+		// No cross-process lock: the registry still records one copy per request.
 		s.m.cacheDown.Inc()
 	default:
 		return Copy{}, err
 	}
 	// Another process may have finished between our check and the lock.
-	now = s.cfg.Clock()
-	if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, req.Format, now); err == nil {
-		s.remember(ctx, u, now)
-		return Copy{UsageCopy: u, Source: "registry"}, nil
+	if c, err := s.fromRegistry(ctx, p, now); err == nil || !errors.Is(err, registry.ErrNotFound) {
+		return c, err
 	}
-	return s.createCopy(ctx, req, cert, effective, now)
+	return s.createCopy(ctx, req, p, cert, effective, now)
+}
+
+// fromRegistry returns the copy the registry holds for p and caches it.
+func (s *Service) fromRegistry(ctx context.Context, p press, now time.Time) (Copy, error) {
+	u, err := s.reg.CopyFor(ctx, p.certNo, p.version, p.format, p.purpose, p.day)
+	if err != nil {
+		return Copy{}, err
+	}
+	s.remember(ctx, p, u, now)
+	return Copy{UsageCopy: u, Source: "registry"}, nil
 }
 
 // waitForCopy polls for the copy that the lock holder is making.
-func (s *Service) waitForCopy(ctx context.Context, cert registry.Certificate, format string) (Copy, error) {
+func (s *Service) waitForCopy(ctx context.Context, p press) (Copy, error) {
 	deadline := time.NewTimer(s.cfg.WaitForCopy)
 	defer deadline.Stop()
 	tick := time.NewTicker(25 * time.Millisecond)
@@ -229,14 +262,13 @@ func (s *Service) waitForCopy(ctx context.Context, cert registry.Certificate, fo
 		case <-ctx.Done():
 			return Copy{}, ctx.Err()
 		case <-deadline.C:
-			return Copy{}, fmt.Errorf("issuance: re-stamp of %s is taking too long in another process; try again", cert.CertificateNo)
+			return Copy{}, fmt.Errorf("issuance: re-stamp of %s is taking too long in another process; try again", p.certNo)
 		case <-tick.C:
 		}
-		now := s.cfg.Clock()
-		if c, ok := s.fromCache(ctx, cert, format, now); ok {
+		if c, ok := s.fromCache(ctx, p, s.cfg.Clock()); ok {
 			return c, nil
 		}
-		if u, err := s.reg.ValidCopy(ctx, cert.CertificateNo, cert.Version, format, now); err == nil {
+		if u, err := s.reg.CopyFor(ctx, p.certNo, p.version, p.format, p.purpose, p.day); err == nil {
 			return Copy{UsageCopy: u, Source: "registry"}, nil
 		}
 	}
@@ -252,7 +284,7 @@ func copyWindow(now time.Time, validity time.Duration, effective registration.Da
 	return now, until
 }
 
-func (s *Service) createCopy(ctx context.Context, req RestampRequest, cert registry.Certificate, effective registration.Date, now time.Time) (Copy, error) {
+func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, cert registry.Certificate, effective registration.Date, now time.Time) (Copy, error) {
 	a, err := s.reg.CaseApproval(ctx, cert.CaseID)
 	if err != nil {
 		return Copy{}, err
@@ -291,21 +323,44 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, cert regis
 		actor = "holder"
 	}
 	u := registry.UsageCopy{CopyID: copyID, CertificateNo: cert.CertificateNo, Version: cert.Version, Format: req.Format,
-		ValidFrom: from.UTC(), ValidUntil: until.UTC(), Purpose: req.Purpose, CreatedBy: actor,
+		ValidFrom: from.UTC(), ValidUntil: until.UTC(), Purpose: req.Purpose, Day: p.day, CreatedBy: actor,
 		ObjectKey: objs[req.Format].Key, SHA256: objs[req.Format].SHA256}
-	got, recorded, err := s.reg.RecordCopyUnlessValid(ctx, u)
+	got, recorded, err := s.reg.RecordCopyOnce(ctx, u)
 	if err != nil {
-		s.removeAll(objs)
-		return Copy{}, err
+		if got, err = s.recordedAfterAll(ctx, u, objs, err); err != nil {
+			return Copy{}, fmt.Errorf("copy of %s: %w", cert.CertificateNo, err)
+		}
+		recorded = true
 	}
 	if !recorded {
 		s.removeAll(objs)
-		s.remember(ctx, got, now)
+		s.remember(ctx, p, got, now)
 		return Copy{UsageCopy: got, Source: "registry"}, nil
 	}
-	s.remember(ctx, got, now)
+	s.remember(ctx, p, got, now)
 	s.log.Debug("usage copy created", "certificate", cert.CertificateNo, "copy", copyID, "format", req.Format, "valid_until", until.Format(time.RFC3339))
 	return Copy{UsageCopy: got, Source: "created"}, nil
+}
+
+// recordedAfterAll decides, after RecordCopyOnce failed with recErr, whether
+// u was recorded all the same (a connection lost after the commit): it looks
+// the row up by its id. Only when the row is definitely absent are the files
+// removed; when the lookup fails too they are kept, since a row may point at
+// them. It returns the recorded row, or an error when there is none.
+func (s *Service) recordedAfterAll(ctx context.Context, u registry.UsageCopy, objs map[string]objectstore.Info, recErr error) (registry.UsageCopy, error) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	got, err := s.reg.UsageCopyByID(lctx, u.CopyID)
+	switch {
+	case err == nil:
+		s.log.Warn("usage copy recorded although recording it failed", "copy", u.CopyID, "error", recErr)
+		return got, nil
+	case errors.Is(err, registry.ErrNotFound):
+		s.removeAll(objs)
+		return registry.UsageCopy{}, recErr
+	default:
+		return registry.UsageCopy{}, fmt.Errorf("%w (whether copy %s was recorded is unknown, its files are kept: %v)", recErr, u.CopyID, err)
+	}
 }
 
 // Open streams a stored certificate or copy file, verifying its digest as it is read.

@@ -352,40 +352,46 @@ type UsageCopy struct {
 	ValidFrom     time.Time
 	ValidUntil    time.Time // exclusive instant: the copy is usable before it
 	Purpose       string
-	CreatedBy     string
-	ObjectKey     string
-	SHA256        string
-	CreatedAt     time.Time
+	// Day is the China-time day of the press the copy was made for: the
+	// registry keeps one copy per certificate version, format, purpose and
+	// day. Zero only for surplus copies that concurrent presses made before
+	// that rule (they stay readable by id).
+	Day       registration.Date
+	CreatedBy string
+	ObjectKey string
+	SHA256    string
+	CreatedAt time.Time
 }
 
-const copyColumns = `copy_id, certificate_no, version, format, valid_from, valid_until, purpose, created_by, object_key, digest, created_at`
+const copyColumns = `copy_id, certificate_no, version, format, valid_from, valid_until, purpose, day, created_by, object_key, digest, created_at`
 
 func scanCopy(row interface{ Scan(...any) error }) (UsageCopy, error) {
 	var u UsageCopy
-	err := row.Scan(&u.CopyID, &u.CertificateNo, &u.Version, &u.Format, &u.ValidFrom, &u.ValidUntil, &u.Purpose, &u.CreatedBy, &u.ObjectKey, &u.SHA256, &u.CreatedAt)
+	err := row.Scan(&u.CopyID, &u.CertificateNo, &u.Version, &u.Format, &u.ValidFrom, &u.ValidUntil, &u.Purpose, &u.Day,
+		&u.CreatedBy, &u.ObjectKey, &u.SHA256, &u.CreatedAt)
 	u.ValidFrom, u.ValidUntil, u.CreatedAt = u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.CreatedAt.UTC()
 	return u, err
 }
 
-// ValidCopy returns the usage copy of a certificate version and format that is
-// valid at now (the latest one if several), or ErrNotFound.
-func (r *Registry) ValidCopy(ctx context.Context, certNo string, version int, format string, now time.Time) (UsageCopy, error) {
-	return r.validCopy(ctx, r.db, certNo, version, format, now)
+// CopyFor returns the usage copy made for a certificate version, format and
+// purpose on day (China time), or ErrNotFound.
+func (r *Registry) CopyFor(ctx context.Context, certNo string, version int, format, purpose string, day registration.Date) (UsageCopy, error) {
+	return r.copyFor(ctx, r.db, certNo, version, format, purpose, day)
 }
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (r *Registry) validCopy(ctx context.Context, q queryer, certNo string, version int, format string, now time.Time) (UsageCopy, error) {
+func (r *Registry) copyFor(ctx context.Context, q queryer, certNo string, version int, format, purpose string, day registration.Date) (UsageCopy, error) {
 	u, err := scanCopy(q.QueryRowContext(ctx, r.q(`SELECT `+copyColumns+` FROM usage_copies
-		WHERE certificate_no = ? AND version = ? AND format = ? AND valid_from <= ? AND valid_until > ?
-		ORDER BY valid_until DESC LIMIT 1`), certNo, version, format, now.UTC(), now.UTC()))
+		WHERE certificate_no = ? AND version = ? AND format = ? AND purpose = ? AND day = ?`),
+		certNo, version, format, purpose, day.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
 	if err != nil {
-		return u, fmt.Errorf("registry: valid copy of %s: %w", certNo, err)
+		return u, fmt.Errorf("registry: copy of %s for %s: %w", certNo, day, err)
 	}
 	return u, nil
 }
@@ -396,48 +402,48 @@ func (r *Registry) UsageCopyByID(ctx context.Context, copyID string) (UsageCopy,
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
-	return u, err
+	if err != nil {
+		return u, fmt.Errorf("registry: usage copy %s: %w", copyID, err)
+	}
+	return u, nil
 }
 
-// RecordCopyUnlessValid records u unless a copy of the same certificate
-// version and format is already valid at u.ValidFrom; then it records nothing
-// and returns the existing copy with recorded=false. Writers are serialised
-// per certificate (PostgreSQL: a row lock on the certificate; SQLite: the
-// single writer), so there are never two valid copies for the same moment
-// even when the cache that normally single-flights re-stamps is down.
-func (r *Registry) RecordCopyUnlessValid(ctx context.Context, u UsageCopy) (got UsageCopy, recorded bool, err error) {
+// RecordCopyOnce records u as the copy of its certificate version, format
+// and purpose for u.Day, unless one is recorded already: then it records
+// nothing and returns that copy with recorded=false. The check and the insert
+// are one statement against a unique index (INSERT … ON CONFLICT DO NOTHING),
+// so however many processes race, on either engine, one copy is recorded and
+// every caller gets it.
+func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCopy, recorded bool, err error) {
+	if u.Day.IsZero() {
+		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy %s: no day", u.CopyID)
+	}
 	err = r.tx(ctx, func(tx *sql.Tx) error {
-		lock := `SELECT version FROM certificates WHERE certificate_no = ? AND version = ?`
-		if r.dialect == Postgres {
-			lock += ` FOR UPDATE`
-		} // SQLite transactions begin IMMEDIATE (see openSQLite): they hold the write lock already.
-		var v int
-		if err := tx.QueryRowContext(ctx, r.q(lock), u.CertificateNo, u.Version).Scan(&v); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("certificate %s v%d: %w", u.CertificateNo, u.Version, ErrNotFound)
-			}
-			return err
-		}
-		existing, err := r.validCopy(ctx, tx, u.CertificateNo, u.Version, u.Format, u.ValidFrom)
-		if err == nil {
-			got = existing
-			return nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO usage_copies (`+copyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			u.CopyID, u.CertificateNo, u.Version, u.Format, u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.Purpose, u.CreatedBy, u.ObjectKey, u.SHA256, r.now().UTC())
+		now := r.now().UTC()
+		res, err := tx.ExecContext(ctx, r.q(`INSERT INTO usage_copies (`+copyColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			u.CopyID, u.CertificateNo, u.Version, u.Format, u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.Purpose, u.Day.String(),
+			u.CreatedBy, u.ObjectKey, u.SHA256, now)
 		if err != nil {
 			return err
 		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			got, err = r.copyFor(ctx, tx, u.CertificateNo, u.Version, u.Format, u.Purpose, u.Day)
+			if errors.Is(err, ErrNotFound) { // the conflict was the copy id itself
+				return fmt.Errorf("copy id %s: %w", u.CopyID, ErrConflict)
+			}
+			return err
+		}
 		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
-			r.now().UTC(), u.CreatedBy, "copy.created", u.CertificateNo, fmt.Sprintf("%s %s until %s", u.CopyID, u.Format, u.ValidUntil.Format(time.RFC3339)))
+			now, u.CreatedBy, "copy.created", u.CertificateNo, fmt.Sprintf("%s %s until %s", u.CopyID, u.Format, u.ValidUntil.Format(time.RFC3339)))
+		u.CreatedAt = now
 		got, recorded = u, true
 		return err
 	})
 	if err != nil {
-		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy: %w", err)
+		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy %s: %w", u.CopyID, err)
 	}
 	return got, recorded, nil
 }
