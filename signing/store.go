@@ -17,6 +17,8 @@ import (
 	"github.com/emmansun/gmsm/pkcs8"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/ecert/ecert/internal/flock"
 )
 
 // Environment variables that supply the key passphrase.
@@ -47,21 +49,31 @@ type Store struct {
 // ErrNoKeys reports a store directory without keys (run `ecert keys init`).
 var ErrNoKeys = errors.New("signing: no keys in store (run `ecert keys init`)")
 
+// ErrNoPassphrase reports that neither passphrase variable is set.
+var ErrNoPassphrase = fmt.Errorf("signing: no key passphrase: set %s or %s", EnvPassphrase, EnvPassphraseFile)
+
 // PassphraseFromEnv returns the key passphrase from ECERT_KEY_PASSPHRASE or,
 // failing that, the file named by ECERT_KEY_PASSPHRASE_FILE (one trailing
-// newline removed).
+// newline removed). Neither set is ErrNoPassphrase; a file that cannot be
+// read or holds nothing is a different error: the operator asked for a
+// passphrase and did not get one.
 func PassphraseFromEnv() ([]byte, error) {
 	if p := os.Getenv(EnvPassphrase); p != "" {
 		return []byte(p), nil
 	}
-	if f := os.Getenv(EnvPassphraseFile); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase file: %w", err)
-		}
-		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	f := os.Getenv(EnvPassphraseFile)
+	if f == "" {
+		return nil, ErrNoPassphrase
 	}
-	return nil, fmt.Errorf("no key passphrase: set %s or %s", EnvPassphrase, EnvPassphraseFile)
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("signing: read passphrase file named by %s: %w", EnvPassphraseFile, err)
+	}
+	p := strings.TrimRight(string(b), "\r\n")
+	if p == "" {
+		return nil, fmt.Errorf("signing: passphrase file named by %s is empty", EnvPassphraseFile)
+	}
+	return []byte(p), nil
 }
 
 // NewStore returns the store in dir, unlocked with passphrase. A nil
@@ -98,13 +110,20 @@ func (s *Store) Exists() bool {
 }
 
 // Init creates the root CA and the first issuing-authority key. It refuses
-// to overwrite an existing store.
+// to overwrite an existing store; processes racing to create one take turns
+// on the store's lock, and all but the first are refused.
 func (s *Store) Init(ctx context.Context) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.initLocked(ctx)
+}
+
+func (s *Store) initLocked(ctx context.Context) error {
 	if s.Exists() {
 		return fmt.Errorf("signing: store %s already initialised", s.dir)
-	}
-	if err := os.MkdirAll(filepath.Join(s.dir, "issuers"), 0o700); err != nil {
-		return fmt.Errorf("create key store: %w", err)
 	}
 	key, cert, err := NewRootCA(s.cfg)
 	if err != nil {
@@ -116,14 +135,31 @@ func (s *Store) Init(ctx context.Context) error {
 	if err := writeCert(filepath.Join(s.dir, "root.pem"), cert); err != nil {
 		return err
 	}
-	_, err = s.Rotate(ctx)
+	_, err = s.rotateLocked(ctx)
 	return err
+}
+
+// lock creates the store directory and takes its cross-process lock.
+func (s *Store) lock() (func() error, error) {
+	if err := os.MkdirAll(filepath.Join(s.dir, "issuers"), 0o700); err != nil {
+		return nil, fmt.Errorf("create key store: %w", err)
+	}
+	return flock.Lock(filepath.Join(s.dir, ".lock"))
 }
 
 // Rotate makes a new issuing-authority key and certificate under the root
 // and makes it current. Earlier issuer certificates and keys stay in the
 // store so that documents they signed keep verifying.
 func (s *Store) Rotate(ctx context.Context) (*smx509.Certificate, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.rotateLocked(ctx)
+}
+
+func (s *Store) rotateLocked(ctx context.Context) (*smx509.Certificate, error) {
 	root, err := s.rootSigner()
 	if err != nil {
 		return nil, err
@@ -315,31 +351,21 @@ func OpenDevelopment(ctx context.Context, dir string, log *slog.Logger) (*Store,
 		log = slog.Default()
 	}
 	log.Warn(DevelopmentWarning, "key_dir", dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create development key store: %w", err)
-	}
-	pf := filepath.Join(dir, "dev.passphrase")
-	pass, err := os.ReadFile(pf)
-	if errors.Is(err, os.ErrNotExist) {
-		raw := make([]byte, 24)
-		if _, err := rand.Read(raw); err != nil {
-			return nil, err
-		}
-		pass = []byte(base64.RawURLEncoding.EncodeToString(raw))
-		if err := writeFileAtomic(pf, pass, 0o600); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("read development passphrase: %w", err)
-	}
 	cfg := CAConfig{}.Defaults()
 	cfg.RootSubject.CommonName = "ecert 开发根证书（非生产）"
-	s, err := NewStore(dir, pass, cfg)
+	s := &Store{dir: dir, cfg: cfg}
+	// Processes started together on a fresh data directory take turns, so
+	// exactly one development CA is made and every process signs with it.
+	unlock, err := s.lock()
 	if err != nil {
+		return nil, fmt.Errorf("development key store: %w", err)
+	}
+	defer unlock()
+	if s.pass, err = devPassphrase(filepath.Join(dir, "dev.passphrase")); err != nil {
 		return nil, err
 	}
 	if !s.Exists() {
-		if err := s.Init(ctx); err != nil {
+		if err := s.initLocked(ctx); err != nil {
 			return nil, err
 		}
 		log.Warn("created a development CA", "key_dir", dir)
@@ -347,21 +373,75 @@ func OpenDevelopment(ctx context.Context, dir string, log *slog.Logger) (*Store,
 	return s, nil
 }
 
-// Open returns the key store for a service: with a passphrase in the
-// environment, the production store in keyDir (which must exist); without
-// one, the development store in devDir (created on first use, warned about
-// on every call).
+// devPassphrase reads the development store's passphrase, creating a
+// random one on first use.
+func devPassphrase(path string) ([]byte, error) {
+	pass, err := os.ReadFile(path)
+	if err == nil {
+		return pass, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read development passphrase: %w", err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	pass = []byte(base64.RawURLEncoding.EncodeToString(raw))
+	if err := writeFileAtomic(path, pass, 0o600); err != nil {
+		return nil, err
+	}
+	return pass, nil
+}
+
+// Open returns the key store for a service, failing closed:
+//
+//   - keys in keyDir: the production store, unlocked with the passphrase
+//     from the environment; a missing, unreadable, empty or wrong
+//     passphrase is an error, never a reason to sign with something else;
+//   - a passphrase configured but no keys in keyDir: an error (ErrNoKeys);
+//   - neither: the development store in devDir (created on first use,
+//     warned about on every call).
 func Open(ctx context.Context, keyDir, devDir string, log *slog.Logger) (*Store, error) {
-	pass, err := PassphraseFromEnv()
+	pass, perr := PassphraseFromEnv()
+	prod, err := hasKeys(keyDir)
 	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !prod && errors.Is(perr, ErrNoPassphrase):
 		return OpenDevelopment(ctx, devDir, log)
+	case prod && errors.Is(perr, ErrNoPassphrase):
+		return nil, fmt.Errorf("signing: production keys in %s need their passphrase: set %s or %s", keyDir, EnvPassphrase, EnvPassphraseFile)
+	case perr != nil:
+		return nil, perr
+	case !prod:
+		return nil, fmt.Errorf("%w: %s", ErrNoKeys, keyDir)
 	}
 	s, err := NewStore(keyDir, pass, CAConfig{})
 	if err != nil {
 		return nil, err
 	}
-	if !s.Exists() {
-		return nil, fmt.Errorf("%w: %s", ErrNoKeys, keyDir)
+	// Decrypt the signing key now, so a wrong passphrase stops the command
+	// before it does anything.
+	if _, err := s.Signer(); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// hasKeys reports whether dir holds any part of a key store: a half-made
+// or damaged production store is still production, never a place for a
+// development CA.
+func hasKeys(dir string) (bool, error) {
+	for _, name := range []string{"root.pem", "root.key", "current", "issuers"} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return false, fmt.Errorf("signing: key store %s: %w", dir, err)
+		}
+	}
+	return false, nil
 }

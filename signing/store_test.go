@@ -3,6 +3,7 @@ package signing_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -109,4 +110,64 @@ func TestPassphraseFromEnv(t *testing.T) {
 	if p, _ := signing.PassphraseFromEnv(); string(p) != "from env variable" {
 		t.Fatalf("%q", p)
 	}
+}
+
+// TestOpenNeverFallsBackBesideProductionKeys: any passphrase problem with
+// production keys present (or a passphrase configured without them) stops
+// Open; a development CA is made only where no keys and no passphrase are.
+func TestOpenNeverFallsBackBesideProductionKeys(t *testing.T) {
+	ctx := context.Background()
+	prod := t.TempDir()
+	st, _ := signing.NewStore(prod, []byte(pass), signing.CAConfig{})
+	if err := st.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("a wrong passphrase, long enough\n"), 0o600)
+	short := filepath.Join(t.TempDir(), "short")
+	os.WriteFile(short, []byte("short\n"), 0o600)
+	noKeys := t.TempDir()
+	for _, tc := range []struct {
+		name, keyDir, passEnv, fileEnv, want string
+	}{
+		{"missing passphrase file", prod, "", "/nonexistent/passphrase", "passphrase file"},
+		{"no passphrase at all", prod, "", "", "production keys"},
+		{"empty passphrase file", prod, "", empty, "empty"},
+		{"short passphrase", prod, "", short, "at least"},
+		{"wrong passphrase", prod, "", wrong, "wrong passphrase"},
+		{"passphrase file missing, no keys", noKeys, "", "/nonexistent/passphrase", "passphrase file"},
+		{"passphrase, no keys", noKeys, pass, "", "no keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(signing.EnvPassphrase, tc.passEnv)
+			t.Setenv(signing.EnvPassphraseFile, tc.fileEnv)
+			dev := filepath.Join(t.TempDir(), "dev-keys")
+			_, err := signing.Open(ctx, tc.keyDir, dev, slog.New(slog.DiscardHandler))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v, want an error saying %q", err, tc.want)
+			}
+			if _, err := os.Stat(dev); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("development key store created beside the failure: %v", err)
+			}
+		})
+	}
+	t.Run("production keys open with the right passphrase", func(t *testing.T) {
+		t.Setenv(signing.EnvPassphrase, pass)
+		t.Setenv(signing.EnvPassphraseFile, "")
+		s, err := signing.Open(ctx, prod, filepath.Join(t.TempDir(), "dev"), nil)
+		if err != nil || s.Dir() != prod {
+			t.Fatalf("%v %v", s, err)
+		}
+	})
+	t.Run("development CA only where nothing is configured", func(t *testing.T) {
+		t.Setenv(signing.EnvPassphrase, "")
+		t.Setenv(signing.EnvPassphraseFile, "")
+		dev := filepath.Join(t.TempDir(), "dev")
+		s, err := signing.Open(ctx, noKeys, dev, slog.New(slog.DiscardHandler))
+		if err != nil || s.Dir() != dev {
+			t.Fatalf("%v %v", s, err)
+		}
+	})
 }
