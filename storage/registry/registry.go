@@ -27,6 +27,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/pressly/goose/v3"
+
+	"github.com/ecert/ecert/internal/flock"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite", pure Go
 )
 
@@ -46,6 +48,8 @@ type Registry struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	// path is the SQLite database file ("" for PostgreSQL and in-memory).
+	path string
 	// wsem (capacity 1) serialises this process's SQLite write
 	// transactions: SQLite has one writer, and a second BEGIN IMMEDIATE
 	// would otherwise wait in SQLite's busy handler, which sleeps in steps
@@ -83,34 +87,83 @@ func Open(ctx context.Context, dsn string, opt Options) (*Registry, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	var err error
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	r.dialect = SQLite
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		r.dialect = Postgres
+	} else {
+		r.path = sqlitePath(dsn)
+	}
+	if r.path != "" {
+		// Processes opening a new SQLite file at once take turns: switching
+		// it to WAL and migrating it are not safe to race.
+		unlock, err := r.fileLock()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	if err := r.connect(ctx, dsn); err != nil {
+		return nil, err
+	}
+	if opt.SkipMigrate {
+		return r, nil
+	}
+	migrate := r.Migrate
+	if r.path != "" {
+		migrate = r.migrate // the file lock is held already
+	}
+	if err := migrate(ctx); err != nil {
+		r.db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// connect opens the database pool and checks that the server answers.
+func (r *Registry) connect(ctx context.Context, dsn string) error {
+	var err error
+	if r.dialect == Postgres {
 		r.db, err = sql.Open("pgx", dsn)
 		if err == nil {
 			r.db.SetMaxOpenConns(32)
 			r.db.SetMaxIdleConns(16)
 			r.db.SetConnMaxIdleTime(5 * time.Minute)
 		}
-	default:
-		r.dialect = SQLite
+	} else {
 		r.db, err = openSQLite(dsn)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry: open %s: %w", r.dialect, err)
+		return fmt.Errorf("registry: open %s: %w", r.dialect, err)
 	}
 	if err := r.db.PingContext(ctx); err != nil {
 		r.db.Close()
-		return nil, fmt.Errorf("registry: connect to %s: %w", r.dialect, err)
+		return fmt.Errorf("registry: connect to %s: %w", r.dialect, err)
 	}
-	if !opt.SkipMigrate {
-		if err := r.Migrate(ctx); err != nil {
-			r.db.Close()
-			return nil, err
-		}
+	return nil
+}
+
+// fileLock takes the cross-process lock of an SQLite database file.
+func (r *Registry) fileLock() (func() error, error) {
+	if err := os.MkdirAll(filepath.Dir(r.path), 0o750); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
 	}
-	return r, nil
+	unlock, err := flock.Lock(r.path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	return unlock, nil
+}
+
+// sqlitePath returns the database file of an SQLite DSN, "" for in-memory.
+func sqlitePath(dsn string) string {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == ":memory:" {
+		return ""
+	}
+	return path
 }
 
 func openSQLite(dsn string) (*sql.DB, error) {
@@ -162,8 +215,20 @@ func createOwnerOnly(path string) error {
 	return f.Close()
 }
 
-// Migrate applies every pending schema migration.
+// Migrate applies every pending schema migration. Processes started at
+// the same instant on a fresh database take turns (a file lock beside the
+// SQLite file, an advisory lock per schema on PostgreSQL): the first
+// migrates, the others find the schema current.
 func (r *Registry) Migrate(ctx context.Context) error {
+	unlock, err := r.migrationLock(ctx)
+	if err != nil {
+		return fmt.Errorf("registry: migration lock: %w", err)
+	}
+	defer unlock()
+	return r.migrate(ctx)
+}
+
+func (r *Registry) migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+string(r.dialect))
 	if err != nil {
 		return err
@@ -180,6 +245,37 @@ func (r *Registry) Migrate(ctx context.Context) error {
 		return fmt.Errorf("registry: migrate %s: %w", r.dialect, err)
 	}
 	return nil
+}
+
+// migrationLock takes the cross-process lock that Migrate holds.
+func (r *Registry) migrationLock(ctx context.Context) (func() error, error) {
+	switch {
+	case r.dialect == Postgres:
+		return r.advisoryLock(ctx, "ecert-migrate")
+	case r.path != "":
+		return r.fileLock()
+	}
+	return func() error { return nil }, nil // in-memory: private to this process
+}
+
+// advisoryLock holds a PostgreSQL session advisory lock, named after the
+// current schema so that separate schemas do not wait for each other, on a
+// connection of its own until the returned function releases it.
+func (r *Registry) advisoryLock(ctx context.Context, name string) (func() error, error) {
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const key = "hashtext($1 || ':' || current_schema())"
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+key+")", name); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() error {
+		defer conn.Close()
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")", name)
+		return err
+	}, nil
 }
 
 // Dialect reports the SQL engine in use.
