@@ -68,7 +68,7 @@ func usageCopy(id, purpose string, day registration.Date, from time.Time) regist
 // record a copy for the same request at the same instant, round after round:
 // exactly one is recorded and every caller is given that one.
 func TestRecordCopyOnceAcrossConnections(t *testing.T) {
-	const conns, rounds = 12, 15
+	const conns, rounds = 16, 50
 	for name, open := range sharedDatabases(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
