@@ -25,7 +25,8 @@ under --data-dir, in-memory cache. Imports examples/approvals.ndjson
 eligibility verdicts of proposed cases around the rules' boundary days and
 which registrations automatic cancellation would end today, issues a signed
 OFD and PDF certificate for every approval, presses 加注 for a usage copy
-(twice: the second press returns the same copy), verifies the files, and
+(twice: the second press the same day returns the same copy; then for
+another purpose, which makes another copy), verifies the files, and
 writes them to <data-dir>/demo for you to open. Safe to run again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -67,16 +67,21 @@ func demoIssue(cmd *cobra.Command) error {
 	fmt.Fprintf(out, "\n== 5. 加注 (re-stamp) certificate %s for its holder\n", active.CertificateNo)
 	req := issuance.RestampRequest{Holder: active.IDNumber, CertificateNo: active.CertificateNo, Format: "pdf", Purpose: "投标（演示）"}
 	var copyFile string
-	for press := 1; press <= 2; press++ {
-		c, err := a.svc.Restamp(ctx, req)
+	// The same request on the same day gets the same copy; another purpose gets its own.
+	other := req
+	other.Purpose = "资格预审（演示）"
+	for press, r := range []issuance.RestampRequest{req, req, other} {
+		c, err := a.svc.Restamp(ctx, r)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "press %d: copy %s from %s, 使用有效期 %s 至 %s\n", press, c.CopyID, c.Source,
+		fmt.Fprintf(out, "press %d, 用途 %s: copy %s from %s, 使用有效期 %s 至 %s\n", press+1, r.Purpose, c.CopyID, c.Source,
 			registration.Today(c.ValidFrom), registration.Today(c.ValidUntil.Add(-time.Nanosecond)))
-		copyFile = filepath.Join(dir, "usage-copy.pdf")
-		if err := demoSave(cmd, a, c.ObjectKey, c.SHA256, copyFile); err != nil {
-			return err
+		if press == 0 {
+			copyFile = filepath.Join(dir, "usage-copy.pdf")
+			if err := demoSave(cmd, a, c.ObjectKey, c.SHA256, copyFile); err != nil {
+				return err
+			}
 		}
 	}
 	if expired.CertificateNo != "" {

@@ -20,7 +20,9 @@ func init() {
 		Short: "Press 加注: get a usage copy of a holder's certificate with a fresh usage validity (使用有效期)",
 		Long: `Returns a signed usage copy of the holder's current certificate, valid for
 --copy-validity (180 days) from now but never past the registration itself.
-While a copy is still valid the same copy is returned; nothing is re-signed.
+Presses for the same certificate, format and purpose on the same day (China
+time) return the same copy; nothing is re-signed. Another purpose or a later
+day makes a new copy; earlier copies stay valid until their own end.
 Refused, with the reason, when the registration is expired or cancelled, the
 certificate was superseded or revoked, or its public notice has not ended.
 
