@@ -135,9 +135,9 @@ func (c *Certificate) Validate() error {
 		field, v string
 		max      int
 	}{
-		{"holder_name", c.HolderName, 40},
+		{"holder_name", c.HolderName, registration.MaxPersonNameRunes},
 		{"registration_no", c.RegistrationNo, 40},
-		{"employer", c.Employer, 60},
+		{"employer", c.Employer, registration.MaxEmployerNameRunes},
 		{"employer_credit_code", c.EmployerCreditCode, 18},
 		{"authority", c.Authority, 40},
 		{"licence_id", c.LicenceID, 100},

@@ -382,45 +382,62 @@ func (r *Renderer) shape(s, field string) ([]int, float64, error) {
 	return idx, em, nil
 }
 
-// text lays out one line; angle rotates it counter-clockwise about its anchor.
+// text lays out one text, on one line or wrapped (Text.MaxLines); angle
+// rotates it counter-clockwise about its anchor.
 func (r *Renderer) text(p *page, x Text, vals map[string]string, angle float64) error {
 	s := expand(x.Value, vals)
 	if s == "" {
 		return nil
 	}
 	field := fieldOf(x.Value)
-	idx, em, err := r.shape(s, field)
+	idx, _, err := r.shape(s, field)
 	if err != nil {
 		return err
 	}
-	size := x.Size
-	width := em * size / ptPerMM
-	if x.MaxWidth > 0 && width > x.MaxWidth {
-		min := x.MinSize
-		if min == 0 {
-			min = x.Size * 0.75
-		}
-		size = size * x.MaxWidth / width
-		if size < min {
-			return fmt.Errorf("%w: field %s: %q is too long for the template (needs %.1f mm at %.1f pt, %.1f mm available)", ErrInvalid, field, s, em*min/ptPerMM, min, x.MaxWidth)
-		}
-		width = em * size / ptPerMM
+	runes := []rune(s)
+	ems := make([]float64, len(runes))
+	for i, ch := range runes {
+		f := r.fonts[idx[i]].font
+		ems[i] = float64(f.RuneAdvance(ch)) / float64(f.UnitsPerEm())
 	}
-	shift := 0.0
-	switch x.Align {
-	case "center":
-		shift = width / 2
-	case "right":
-		shift = width
+	size, lines, err := fitText(x, runes, ems)
+	if err != nil {
+		return fmt.Errorf("%w: field %s: %q %v", ErrInvalid, field, s, err)
+	}
+	lh := x.LineHeight
+	if lh == 0 {
+		lh = 1.25
 	}
 	rad := angle * math.Pi / 180
 	dx, dy := math.Cos(rad), -math.Sin(rad) // direction of the baseline in page space (y down)
 	color := mustColor(x.Color, RGB{})
-	pos := -shift
-	runes := []rune(s)
+	for k, ln := range lines {
+		// Following lines go down, perpendicular to the baseline.
+		down := float64(k) * lh * size / ptPerMM
+		x0, y0 := x.X-down*dy, x.Y+down*dx
+		r.line(p, runes[ln[0]:ln[1]], idx[ln[0]:ln[1]], size, color, angle, x.Align, x0, y0, dx, dy)
+	}
+	return nil
+}
+
+// line draws runes (fonts idx) at size, aligned about (x0, y0) along the
+// baseline direction (dx, dy), one text operation per run of one font.
+func (r *Renderer) line(p *page, runes []rune, idx []int, size float64, color RGB, angle float64, align string, x0, y0, dx, dy float64) {
+	width := 0.0
+	for i, ch := range runes {
+		f := r.fonts[idx[i]].font
+		width += float64(f.RuneAdvance(ch)) / float64(f.UnitsPerEm()) * size / ptPerMM
+	}
+	pos := 0.0
+	switch align {
+	case "center":
+		pos = -width / 2
+	case "right":
+		pos = -width
+	}
 	for i := 0; i < len(runes); {
 		j := i
-		op := textOp{Font: idx[i], Size: size, Color: color, Angle: angle, X: x.X + pos*dx, Y: x.Y + pos*dy}
+		op := textOp{Font: idx[i], Size: size, Color: color, Angle: angle, X: x0 + pos*dx, Y: y0 + pos*dy}
 		f := r.fonts[idx[i]].font
 		for ; j < len(runes) && idx[j] == idx[i]; j++ {
 			a := float64(f.RuneAdvance(runes[j])) / float64(f.UnitsPerEm()) * size / ptPerMM
@@ -432,7 +449,6 @@ func (r *Renderer) text(p *page, x Text, vals map[string]string, angle float64) 
 		p.ops = append(p.ops, op)
 		i = j
 	}
-	return nil
 }
 
 func (r *Renderer) watermark(p *page, m *Mark, vals map[string]string) error {

@@ -57,17 +57,21 @@ type Frame struct {
 
 // Text is a line of text at a baseline position. Value may hold {field}
 // placeholders (see Fields). With MaxWidth set, the font shrinks down to
-// MinSize to fit; text that still does not fit is an error.
+// MinSize to fit; text that still does not fit is an error. With MaxLines
+// above 1 a text that would shrink by more than a tenth wraps instead, onto
+// lines LineHeight font sizes apart, shrinking only as far as the lines need.
 type Text struct {
-	Value    string  `json:"value"`
-	X        float64 `json:"x"`
-	Y        float64 `json:"y"` // baseline
-	Size     float64 `json:"size"`
-	MinSize  float64 `json:"min_size,omitempty"`
-	MaxWidth float64 `json:"max_width,omitempty"`
-	Align    string  `json:"align,omitempty"` // left (default), center, right
-	Color    string  `json:"color,omitempty"`
-	When     string  `json:"when,omitempty"`
+	Value      string  `json:"value"`
+	X          float64 `json:"x"`
+	Y          float64 `json:"y"` // baseline of the first line
+	Size       float64 `json:"size"`
+	MinSize    float64 `json:"min_size,omitempty"`
+	MaxWidth   float64 `json:"max_width,omitempty"`
+	MaxLines   int     `json:"max_lines,omitempty"`   // 0 or 1: one line
+	LineHeight float64 `json:"line_height,omitempty"` // in font sizes; default 1.25
+	Align      string  `json:"align,omitempty"`       // left (default), center, right
+	Color      string  `json:"color,omitempty"`
+	When       string  `json:"when,omitempty"`
 }
 
 // List repeats its columns once per specialty, RowHeight apart, below an optional header.
@@ -165,6 +169,9 @@ func (t *Template) check() error {
 	checkText := func(what string, x Text, list bool) error {
 		if x.Size <= 0 || x.Size > 200 || x.MinSize < 0 || x.MinSize > x.Size {
 			return fmt.Errorf("%s: bad size %g/%g", what, x.Size, x.MinSize)
+		}
+		if x.MaxLines < 0 || x.MaxLines > 10 || (x.MaxLines > 1 && x.MaxWidth <= 0) || (x.LineHeight != 0 && (x.LineHeight < 0.8 || x.LineHeight > 3)) {
+			return fmt.Errorf("%s: bad max_lines %d / line_height %g (wrapping needs max_width)", what, x.MaxLines, x.LineHeight)
 		}
 		if x.Align != "" && x.Align != "left" && x.Align != "center" && x.Align != "right" {
 			return fmt.Errorf("%s: bad align %q", what, x.Align)

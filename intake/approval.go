@@ -110,8 +110,8 @@ func (r *Approval) ValidateOn(today registration.Date) error {
 			add("notice_end: required for %s (certificate is downloadable only after the public notice)", r.BusinessType.Chinese())
 		}
 	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(r.Person.Name)); n == 0 || n > 32 {
-		add("person.name: want 1-32 characters, got %d", n)
+	if n := utf8.RuneCountInString(r.Person.Name); strings.TrimSpace(r.Person.Name) == "" || n > registration.MaxPersonNameRunes {
+		add("person.name: want 1-%d characters, got %d", registration.MaxPersonNameRunes, n)
 	}
 	if _, err := registration.ParseIDNumber(r.Person.IDNumber); err != nil {
 		add("person.id_number: %v", err)
@@ -143,8 +143,8 @@ func (r *Approval) ValidateOn(today registration.Date) error {
 
 func (r *Approval) validateRegistration(add func(string, ...any)) {
 	reg := &r.Registration
-	if n := utf8.RuneCountInString(strings.TrimSpace(reg.Employer.Name)); n == 0 || n > 100 {
-		add("registration.employer.name: want 1-100 characters, got %d", n)
+	if n := utf8.RuneCountInString(reg.Employer.Name); strings.TrimSpace(reg.Employer.Name) == "" || n > registration.MaxEmployerNameRunes {
+		add("registration.employer.name: want 1-%d characters, got %d", registration.MaxEmployerNameRunes, n)
 	}
 	if err := registration.ValidateCreditCode(reg.Employer.CreditCode); err != nil {
 		add("registration.employer.credit_code: %s", redact(err, reg.Employer.CreditCode))

@@ -28,6 +28,14 @@ func LookupSpecialty(codeOrName string) (Specialty, bool) {
 	return Specialty{}, false
 }
 
+// Longest texts of a record, in characters (runes). Intake accepts no more and
+// the certificate template prints this much (wrapping where needed): one
+// limit for both, so that nothing accepted fails issuance for its length.
+const (
+	MaxPersonNameRunes   = 32  // holder name (姓名), e.g. a transliterated minority name
+	MaxEmployerNameRunes = 100 // employer (聘用企业): a group company with its branch in brackets
+)
+
 // Person is a natural person identified by a resident ID number.
 type Person struct {
 	Name     string   `json:"name"`
