@@ -56,12 +56,35 @@ func CertificateNo(regNo string) (string, error) {
 // Issue turns the approved case caseID (already recorded by intake) into its
 // certificate. It is idempotent: a case that has its certificate returns
 // AlreadyIssued. Concurrent calls for the same case record one certificate;
-// the loser removes the objects it wrote.
+// the loser removes the objects it wrote. While the registry or the object
+// store is unavailable, Issue retries for up to Config.BackendRetry and says
+// so on the log once per outage.
 func (s *Service) Issue(ctx context.Context, caseID string) (Result, error) {
 	start := s.cfg.Clock()
-	res, err := s.issue(ctx, caseID)
+	res, err := s.issueRetrying(ctx, caseID)
 	s.m.observeIssue(res.Outcome, err, time.Since(start))
 	return res, err
+}
+
+// issueRetrying runs issue again after transient backend errors; issue is
+// idempotent, so an attempt cut short by an outage is simply repeated.
+func (s *Service) issueRetrying(ctx context.Context, caseID string) (Result, error) {
+	r := newRetrier(s.cfg.BackendRetry)
+	for {
+		res, err := s.issue(ctx, caseID)
+		backend := unavailableBackend(err)
+		switch {
+		case err == nil:
+			s.down.recovered()
+			return res, nil
+		case backend == "":
+			return res, err
+		}
+		s.down.failed(backend, err)
+		if !r.sleep(ctx) {
+			return res, fmt.Errorf("%w (%s unavailable for %s)", err, backend, time.Since(r.start).Round(time.Millisecond))
+		}
+	}
 }
 
 func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
@@ -181,10 +204,49 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 		c.DownloadableFrom = a.NoticeEnd.AddDays(1)
 	}
 	if err := s.reg.RecordCertificate(ctx, c); err != nil {
-		s.removeAll(keys)
-		return registry.Certificate{}, err
+		return s.settleRecord(ctx, c, keys, err)
 	}
 	return c, nil
+}
+
+// settleRecord finds out what a failed RecordCertificate left behind before
+// anything is deleted. A dropped connection can hide a committed row: the
+// objects it points at must then stay, and the certificate is issued. The
+// objects are removed only when the registry shows that no row points at
+// them; while that cannot be told, they stay (an unreferenced object is
+// harmless, a row without its object is lost data) and the error is returned.
+func (s *Service) settleRecord(ctx context.Context, c registry.Certificate, keys map[string]objectstore.Info, recErr error) (registry.Certificate, error) {
+	r := newRetrier(max(s.cfg.BackendRetry, time.Second))
+	for {
+		got, err := s.reg.CertificateVersion(ctx, c.CertificateNo, c.Version)
+		switch {
+		case err == nil && got.OFDKey == c.OFDKey && got.PDFKey == c.PDFKey:
+			s.log.Info("certificate recorded although the registry reported an error",
+				"certificate", c.CertificateNo, "version", c.Version, "err", recErr)
+			return got, nil
+		case err == nil: // the version is someone else's: ours is unreferenced
+			s.removeAll(keys)
+			return registry.Certificate{}, recErr
+		case errors.Is(err, registry.ErrNotFound) && registry.IsRowError(recErr):
+			s.removeAll(keys)
+			return registry.Certificate{}, recErr
+		case errors.Is(err, registry.ErrNotFound):
+			// The failed statement may still be running on the server.
+			// Recording again either commits the row now or waits for that
+			// statement and conflicts with it; the next lookup tells which.
+			if recErr = s.reg.RecordCertificate(ctx, c); recErr == nil {
+				return c, nil
+			}
+			if registry.IsRowError(recErr) {
+				continue
+			}
+		}
+		if !r.sleep(ctx) {
+			s.log.Warn("kept objects the registry may point at: unreferenced ones are left for the sweep",
+				"certificate", c.CertificateNo, "version", c.Version, "err", recErr)
+			return registry.Certificate{}, recErr
+		}
+	}
 }
 
 // signedFile is one signed document ready to store.

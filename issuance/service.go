@@ -62,6 +62,11 @@ type Config struct {
 	Policy registration.Policy
 	// Logger receives structured logs (default slog.Default()). ID numbers are masked.
 	Logger *slog.Logger
+	// BackendRetry is how long Issue keeps retrying a case while the
+	// registry or the object store is unavailable (a restart, a dropped
+	// connection), with exponential backoff and jitter (default
+	// DefaultBackendRetry; negative: no retries).
+	BackendRetry time.Duration
 }
 
 // DefaultAuthority is the development authority used by the embedded defaults.
@@ -109,6 +114,9 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.BackendRetry == 0 {
+		c.BackendRetry = DefaultBackendRetry
+	}
 	probe := registration.LicenceID{TypeCode: c.Authority.LicenceType, IssuerCode: c.Authority.Code, Serial: "1", Version: 1}
 	if err := probe.Validate(); err != nil {
 		return fmt.Errorf("issuance: Authority.Code/LicenceType: %w", err)
@@ -140,6 +148,7 @@ type Service struct {
 	sig   signing.Signer
 	m     *Metrics
 	log   *slog.Logger
+	down  *outages
 
 	sealDER  []byte
 	signerSN string
@@ -159,7 +168,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("issuance: Registry, Store, Cache, Renderer and Signer are all required")
 	}
 	s := &Service{cfg: cfg, reg: d.Registry, store: d.Store, cache: d.Cache, rnd: d.Renderer, sig: d.Signer,
-		m: d.Metrics, log: cfg.Logger}
+		m: d.Metrics, log: cfg.Logger, down: newOutages(cfg.Logger, cfg.BackendRetry)}
 	if s.m == nil {
 		s.m = NewMetrics(nil)
 	}
