@@ -160,7 +160,7 @@ func issueBatch(ctx context.Context, svc *issuance.Service, cases []string, n in
 	for range max(n, 1) {
 		wg.Go(func() {
 			for c := range work {
-				res, err := issueWithRetry(jobCtx, svc, c)
+				res, err := svc.Issue(jobCtx, c) // retries while a backend is unavailable (--backend-retry)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -191,19 +191,6 @@ feed:
 	_ = bar.Finish()
 	s.Elapsed = time.Since(start)
 	return s
-}
-
-// issueWithRetry retries transient failures (a store or database hiccup) a few times.
-func issueWithRetry(ctx context.Context, svc *issuance.Service, caseID string) (issuance.Result, error) {
-	var err error
-	for attempt := range 3 {
-		var res issuance.Result
-		if res, err = svc.Issue(ctx, caseID); err == nil || errors.Is(err, issuance.ErrPermanent) {
-			return res, err
-		}
-		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
-	}
-	return issuance.Result{}, err
 }
 
 func printIssueSummary(w io.Writer, s issueSummary) {

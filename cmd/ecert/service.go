@@ -35,6 +35,7 @@ type backendConfig struct {
 	AuthorityName, AuthorityCode                               string
 	CopyValidity                                               time.Duration
 	QueueReclaimAfter                                          time.Duration
+	BackendRetry                                               time.Duration
 }
 
 var backends backendConfig
@@ -57,6 +58,7 @@ func init() {
 	pf.StringVar(&backends.AuthorityName, "authority-name", issuance.DefaultAuthority.Name, "issuing authority (发证机关) printed on certificates")
 	pf.StringVar(&backends.AuthorityCode, "authority-code", issuance.DefaultAuthority.Code, "issuing authority's unified social credit code (issuer code of licence identifiers)")
 	pf.DurationVar(&backends.QueueReclaimAfter, "queue-reclaim-after", 30*time.Second, "how long a job held by a silent worker waits before another worker takes it over")
+	pf.DurationVar(&backends.BackendRetry, "backend-retry", issuance.DefaultBackendRetry, "how long a case is retried while the registry or MinIO is unavailable (exponential backoff with jitter; 0: no retries)")
 	pf.DurationVar(&backends.CopyValidity, "copy-validity", 180*24*time.Hour, "usage validity of a re-stamped copy (使用有效期)")
 }
 
@@ -166,13 +168,23 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 	}
 	auth := issuance.DefaultAuthority
 	auth.Name, auth.Code = backends.AuthorityName, backends.AuthorityCode
-	a.svc, err = issuance.New(ctx, issuance.Config{Authority: auth, CopyValidity: backends.CopyValidity, Policy: policy, Logger: log},
+	a.svc, err = issuance.New(ctx, issuance.Config{Authority: auth, CopyValidity: backends.CopyValidity, Policy: policy, Logger: log,
+		BackendRetry: backendRetry(backends.BackendRetry)},
 		issuance.Deps{Registry: a.reg, Store: a.store, Cache: a.cache, Renderer: rnd, Signer: signer})
 	if err != nil {
 		return nil, err
 	}
 	ok = true
 	return a, nil
+}
+
+// backendRetry maps --backend-retry to issuance.Config.BackendRetry: the flag's 0
+// turns retries off, which the Config spells as a negative value (its zero is the default).
+func backendRetry(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func queueOptions(log *slog.Logger) queue.Options {
