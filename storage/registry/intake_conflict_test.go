@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ecert/ecert/intake"
@@ -157,6 +158,47 @@ func TestIntakeNewCaseUpdatesPerson(t *testing.T) {
 		}
 		if p, err := r.Person(ctx, a.Person.IDNumber); err != nil || p.Phone != "13900000002" {
 			t.Errorf("person after a change case: %+v %v", p, err)
+		}
+	})
+}
+
+// TestIntakeConcurrentSameCaseID: variants of one new case id taken in at
+// once, over separate connections: one is recorded, every other is a
+// conflict, and the person is the recorded variant's.
+func TestIntakeConcurrentSameCaseID(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *registry.Registry) {
+		ctx := context.Background()
+		for round := range 5 {
+			base := sampledata.Generate(1, sampledata.Options{Seed: uint64(30 + round)})[0]
+			base.CaseID = fmt.Sprintf("RACE-%d", round)
+			const n = 8
+			results := make([]registry.IntakeResult, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				a := base
+				a.Person.Phone = fmt.Sprintf("1390000%04d", i)
+				wg.Go(func() {
+					<-start
+					results[i] = r.Intake(ctx, []intake.Approval{a})[0]
+				})
+			}
+			close(start)
+			wg.Wait()
+			winner := -1
+			for i, x := range results {
+				switch {
+				case x.Outcome == registry.Inserted && winner < 0:
+					winner = i
+				case x.Outcome == registry.Conflict && errors.Is(x.Err, registry.ErrCaseConflict):
+				default:
+					t.Fatalf("round %d, variant %d: outcome %v, err %v", round, i, x.Outcome, x.Err)
+				}
+			}
+			p, err := r.Person(ctx, base.Person.IDNumber)
+			if winner < 0 || err != nil || p.Phone != fmt.Sprintf("1390000%04d", winner) {
+				t.Fatalf("round %d: winner %d, person %+v %v", round, winner, p, err)
+			}
 		}
 	})
 }
