@@ -1,6 +1,7 @@
 package certgen
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,34 @@ func TestFitText(t *testing.T) {
 				t.Errorf("got %.3f pt %q, want %.3f pt %q", size, got, tc.size, tc.lines)
 			}
 		})
+	}
+}
+
+// TestTemplateWrapSettings: wrapping needs a width, and the line settings
+// are bounded.
+func TestTemplateWrapSettings(t *testing.T) {
+	base, err := os.ReadFile("../templates/ejz-registration.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const employer = `"max_width": 162, "max_lines": 2, "line_height": 1.15`
+	if !strings.Contains(string(base), employer) {
+		t.Fatalf("template no longer has %s", employer)
+	}
+	for _, tc := range []struct {
+		settings string
+		ok       bool
+	}{
+		{employer, true},
+		{`"max_width": 162, "max_lines": 3`, true},
+		{`"max_lines": 2`, false},
+		{`"max_width": 162, "max_lines": -1`, false},
+		{`"max_width": 162, "max_lines": 11`, false},
+		{`"max_width": 162, "max_lines": 2, "line_height": 0.5`, false},
+	} {
+		_, err := ParseTemplate([]byte(strings.Replace(string(base), employer, tc.settings, 1)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok %v", tc.settings, err, tc.ok)
+		}
 	}
 }
