@@ -81,6 +81,8 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func runContract(t *testing.T, be backend) {
 	ctx := context.Background()
 
+	t.Run("List", func(t *testing.T) { runListContract(t, be) })
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := be.new(t)
 		data := randBytes(1, 60<<10)

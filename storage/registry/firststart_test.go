@@ -18,7 +18,7 @@ import (
 // after round, on both engines: every Open must succeed, with the schema
 // migrated exactly once.
 func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
-	const rounds, opens = 8, 8
+	const rounds, opens = 5, 8
 	fresh := map[string]func(t *testing.T, round int) string{
 		"sqlite": func(t *testing.T, _ int) string { return filepath.Join(t.TempDir(), "ecert.db") },
 		"postgres": func(t *testing.T, round int) string {
