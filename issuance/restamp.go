@@ -327,10 +327,9 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 		ObjectKey: objs[req.Format].Key, SHA256: objs[req.Format].SHA256}
 	got, recorded, err := s.reg.RecordCopyOnce(ctx, u)
 	if err != nil {
-		if got, err = s.recordedAfterAll(ctx, u, objs, err); err != nil {
+		if got, recorded, err = s.settleCopy(ctx, u, objs, err); err != nil {
 			return Copy{}, fmt.Errorf("copy of %s: %w", cert.CertificateNo, err)
 		}
-		recorded = true
 	}
 	if !recorded {
 		s.removeAll(objs)
@@ -342,24 +341,41 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 	return Copy{UsageCopy: got, Source: "created"}, nil
 }
 
-// recordedAfterAll decides, after RecordCopyOnce failed with recErr, whether
-// u was recorded all the same (a connection lost after the commit): it looks
-// the row up by its id. Only when the row is definitely absent are the files
-// removed; when the lookup fails too they are kept, since a row may point at
-// them. It returns the recorded row, or an error when there is none.
-func (s *Service) recordedAfterAll(ctx context.Context, u registry.UsageCopy, objs map[string]objectstore.Info, recErr error) (registry.UsageCopy, error) {
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	got, err := s.reg.UsageCopyByID(lctx, u.CopyID)
-	switch {
-	case err == nil:
-		s.log.Warn("usage copy recorded although recording it failed", "copy", u.CopyID, "error", recErr)
-		return got, nil
-	case errors.Is(err, registry.ErrNotFound):
-		s.removeAll(objs)
-		return registry.UsageCopy{}, recErr
-	default:
-		return registry.UsageCopy{}, fmt.Errorf("%w (whether copy %s was recorded is unknown, its files are kept: %v)", recErr, u.CopyID, err)
+// settleCopy finds out, after RecordCopyOnce failed with recErr, what the
+// registry holds before anything is deleted: a dropped connection can hide a
+// committed row, and its files must then stay. It returns the copy the
+// request got and whether it is u. u's files are removed here only when the
+// registry shows that no row points at them; while that cannot be told they
+// stay (an unreferenced file is harmless, a row without its file is lost
+// data) and the error is returned.
+func (s *Service) settleCopy(ctx context.Context, u registry.UsageCopy, objs map[string]objectstore.Info, recErr error) (registry.UsageCopy, bool, error) {
+	r := newRetrier(max(s.cfg.BackendRetry, time.Second))
+	for {
+		got, err := s.reg.UsageCopyByID(ctx, u.CopyID)
+		switch {
+		case err == nil:
+			s.log.Info("usage copy recorded although the registry reported an error", "copy", u.CopyID, "err", recErr)
+			return got, true, nil
+		case errors.Is(err, registry.ErrNotFound) && registry.IsRowError(recErr):
+			s.removeAll(objs)
+			return registry.UsageCopy{}, false, recErr
+		case errors.Is(err, registry.ErrNotFound):
+			// The failed statement may still be running on the server.
+			// Recording again either records u now or waits for that
+			// statement and returns whichever copy holds the request.
+			got, _, err := s.reg.RecordCopyOnce(ctx, u)
+			if err == nil { // another copy holds the request: the caller removes u's files
+				return got, got.CopyID == u.CopyID, nil
+			}
+			if recErr = err; registry.IsRowError(err) {
+				continue
+			}
+		}
+		if !r.sleep(ctx) {
+			s.log.Warn("kept the files of a usage copy the registry may point at: unreferenced ones are left for the sweep",
+				"copy", u.CopyID, "err", recErr)
+			return registry.UsageCopy{}, false, recErr
+		}
 	}
 }
 
