@@ -127,9 +127,8 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if reg.Status == registration.RegistrationCancelled {
-		return Result{}, fmt.Errorf("issue %s: registration %s was cancelled on %s (%s): %w",
-			caseID, reg.Number, reg.CancelledOn, reg.CancelReason, ErrPermanent)
+	if ref := s.inForce(&reg, registration.Today(s.cfg.Clock())); ref != nil {
+		return Result{}, fmt.Errorf("issue %s: %w: %w", caseID, ref, ErrPermanent)
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {
@@ -152,6 +151,35 @@ func (s *Service) issue(ctx context.Context, caseID string) (Result, error) {
 		}
 	}
 	return Result{}, fmt.Errorf("issue %s: version conflicts did not settle", caseID)
+}
+
+// inForce refuses to issue for a registration that has ended by the issue
+// date: cancelled (注销), or past its effective valid-until (policy
+// extensions applied). A certificate signed today must not attest a
+// registration that no longer exists.
+func (s *Service) inForce(reg *registration.Registration, today registration.Date) *Refusal {
+	if reg.Status == registration.RegistrationCancelled {
+		on := ""
+		if !reg.CancelledOn.IsZero() {
+			on = "已于 " + reg.CancelledOn.String() + " "
+		}
+		reason := ""
+		if reg.CancelReason != "" {
+			reason = "（" + reg.CancelReason + "）"
+		}
+		return &Refusal{RefuseRegistrationCancelled,
+			fmt.Sprintf("注册（注册编号 %s）%s注销%s，%s 不能签发电子注册证书", reg.Number, on, reason, today)}
+	}
+	base, eff := registration.BaseValidUntil(*reg), registration.EffectiveValidUntil(*reg, s.cfg.Policy.Extensions)
+	if eff.IsZero() || !today.After(eff) {
+		return nil
+	}
+	until := "注册有效期至 " + eff.String()
+	if base != eff {
+		until += "（原有效期至 " + base.String() + "，已按政策延期）"
+	}
+	return &Refusal{RefuseRegistrationExpired,
+		fmt.Sprintf("%s，已届满，%s 不能签发电子注册证书；请办理延续注册或重新注册", until, today)}
 }
 
 // document builds the rendering input of a certificate version.

@@ -20,7 +20,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ecert_issue_total", Help: "Issue attempts by outcome (issued, already_issued, invalidated, failed, permanent_failure).",
+			Name: "ecert_issue_total", Help: "Issue attempts by outcome (issued, already_issued, invalidated, refused, failed, permanent_failure).",
 		}, []string{"outcome"}),
 		issueSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ecert_issue_duration_seconds", Help: "Time to render, sign, store and record one certificate (both formats).",
@@ -40,7 +40,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observeIssue(o Outcome, err error, d time.Duration) {
+	var ref *Refusal
 	switch {
+	case errors.As(err, &ref):
+		m.issued.WithLabelValues("refused").Inc()
 	case errors.Is(err, ErrPermanent):
 		m.issued.WithLabelValues("permanent_failure").Inc()
 	case err != nil:
@@ -51,6 +54,11 @@ func (m *Metrics) observeIssue(o Outcome, err error, d time.Duration) {
 			m.issueSeconds.Observe(d.Seconds())
 		}
 	}
+}
+
+// Issues returns the count of Issue calls with an outcome label.
+func (m *Metrics) Issues(outcome string) float64 {
+	return counterValue(m.issued.WithLabelValues(outcome))
 }
 
 // CacheUnavailable returns how many re-stamps fell back because the cache was down.
