@@ -114,21 +114,11 @@ func openApp(ctx context.Context, cmd *cobra.Command) (*app, error) {
 	}
 	a.closer = append(a.closer, a.reg.Close)
 
-	if backends.MinIOEndpoint != "" {
-		a.store, err = objectstore.NewMinIO(ctx, objectstore.MinIOConfig{
-			Endpoint: backends.MinIOEndpoint, Bucket: backends.MinIOBucket, Secure: backends.MinIOSecure,
-			AccessKey: backends.MinIOAccessKey, SecretKey: backends.MinIOSecretKey, ObjectLock: backends.MinIOObjectLock,
-		})
-	} else {
-		var fs *objectstore.Filesystem
-		if fs, err = objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects"), SyncEachFile: backends.FSSyncEachFile, SyncDelay: backends.FSSyncDelay}); err == nil {
-			a.store = fs
-			a.closer = append(a.closer, fs.Close)
-		}
-	}
-	if err != nil {
+	var closeStore func() error
+	if a.store, closeStore, err = openStore(ctx); err != nil {
 		return nil, err
 	}
+	a.closer = append(a.closer, closeStore)
 
 	if len(backends.RedisAddrs) > 0 {
 		rc, err := cache.NewRedis(cache.RedisConfig{Addrs: backends.RedisAddrs, MasterName: backends.RedisMaster,
@@ -185,6 +175,24 @@ func backendRetry(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// openStore opens the configured object store: MinIO, or files under
+// <data-dir>/objects.
+func openStore(ctx context.Context) (objectstore.Store, func() error, error) {
+	if backends.MinIOEndpoint != "" {
+		m, err := objectstore.NewMinIO(ctx, objectstore.MinIOConfig{
+			Endpoint: backends.MinIOEndpoint, Bucket: backends.MinIOBucket, Secure: backends.MinIOSecure,
+			AccessKey: backends.MinIOAccessKey, SecretKey: backends.MinIOSecretKey, ObjectLock: backends.MinIOObjectLock,
+		})
+		return m, func() error { return nil }, err
+	}
+	fs, err := objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(global.DataDir, "objects"),
+		SyncEachFile: backends.FSSyncEachFile, SyncDelay: backends.FSSyncDelay})
+	if err != nil {
+		return nil, nil, err
+	}
+	return fs, fs.Close, nil
 }
 
 func queueOptions(log *slog.Logger) queue.Options {
