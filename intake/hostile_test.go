@@ -161,6 +161,10 @@ func TestDecodeRefusesBadText(t *testing.T) {
 		}), []string{"registration.employer.name", "U+200B"}},
 		{"line separator in the specialty", mutateLine(t, func(m map[string]any) { obj(m, "qualification")["specialty"] = "建筑\u2028工程" }), []string{"qualification.specialty", "U+2028"}},
 		{"BOM inside the line", append([]byte("\ufeff"), validLine(t)...), []string{"byte order mark"}},
+		{"invalid UTF-8 in a field name", []byte(strings.Replace(string(validLine(t)), `"case_id"`, "\"\xff\":1,\"case_id\"", 1)), []string{"(a field name): not valid UTF-8"}},
+		{"invalid UTF-8 in the second specialty", []byte(strings.Replace(string(mutateLine(t, func(m map[string]any) {
+			obj(m, "registration")["specialties"] = []any{map[string]any{"code": "10401001"}, map[string]any{"code": "10401002", "name": "@@"}}
+		})), "@@", "\xc3", 1)), []string{"registration.specialties[1].name: not valid UTF-8 (byte 0xC3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
