@@ -179,7 +179,7 @@ func (s *Service) inForce(reg *registration.Registration, today registration.Dat
 		until += "（原有效期至 " + base.String() + "，已按政策延期）"
 	}
 	return &Refusal{RefuseRegistrationExpired,
-		fmt.Sprintf("%s，已届满，%s 不能签发电子注册证书；请办理延续注册或重新注册", until, today)}
+		fmt.Sprintf("%s，已届满，%s 不能签发电子注册证书；只能申报重新注册", until, today)}
 }
 
 // document builds the rendering input of a certificate version.

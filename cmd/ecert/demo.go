@@ -24,7 +24,9 @@ under --data-dir, in-memory cache. Imports examples/approvals.ndjson
 (embedded in the binary; two of its lines are deliberately bad), shows the
 eligibility verdicts of proposed cases around the rules' boundary days and
 which registrations automatic cancellation would end today, issues a signed
-OFD and PDF certificate for every approval, presses 加注 for a usage copy
+OFD and PDF certificate for every approval whose registration is still in
+force today (the shipped examples age: the others are refused with the reason,
+registration_expired, and their count grows with time), presses 加注 for a usage copy
 (twice: the second press the same day returns the same copy; then for
 another purpose, which makes another copy), verifies the files, and
 writes them to <data-dir>/demo for you to open. Safe to run again.`,

@@ -50,7 +50,7 @@ func demoIssue(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(out, "\n== 4. Issue certificates: render OFD + PDF, SM2-sign, store, record\n")
 	s := issueBatch(ctx, a.svc, cases, 4, false, io.Discard)
-	printIssueSummary(out, s)
+	printIssueSummary(out, s, 3)
 	if s.Interrupted {
 		return &exitError{code: 130, err: errors.New("interrupted")}
 	}

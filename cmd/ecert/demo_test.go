@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -30,11 +31,32 @@ func TestDemoRunsOnEmbeddedDefaults(t *testing.T) {
 		if n := strings.Count(out, "VALID   "); n != 3 || strings.Contains(out, "INVALID") {
 			t.Errorf("demo run %d: %d files verified valid, want 3\n%s", run, n, out)
 		}
-		if run == 1 && !strings.Contains(out, "205 issued") {
-			t.Errorf("first run did not issue 205 certificates:\n%s", out)
-		}
-		if run == 2 && !strings.Contains(out, "205 skipped") {
-			t.Errorf("second run re-issued certificates:\n%s", out)
-		}
+		checkDemoSummary(t, run, out)
 	}
+}
+
+var demoSummary = regexp.MustCompile(`205 cases: (\d+) issued, (\d+) skipped \(already issued\), 0 invalidated \(cancellations\), (\d+) refused \(registration no longer in force\), 0 failed`)
+
+// checkDemoSummary: every case is issued (first run) or skipped (second run)
+// unless its registration has ended by today, and those are refused as
+// expired, never issued (issue 13 item 10).
+func checkDemoSummary(t *testing.T, run int, out string) {
+	t.Helper()
+	m := demoSummary.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo run %d: no summary of 205 cases without failures:\n%s", run, out)
+	}
+	issued, skipped, refused := atoi(m[1]), atoi(m[2]), atoi(m[3])
+	done := map[int]int{1: issued, 2: skipped}[run]
+	if done+refused != 205 || done < 5 {
+		t.Errorf("demo run %d: %d issued, %d skipped, %d refused of 205:\n%s", run, issued, skipped, refused, out)
+	}
+	if refused > 0 && !strings.Contains(out, "✘ [registration_expired] 注册有效期至 ") {
+		t.Errorf("demo run %d: refusals without the domain's reason:\n%s", run, out)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

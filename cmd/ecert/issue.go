@@ -19,8 +19,9 @@ import (
 // issueSummary is the final report of a batch.
 type issueSummary struct {
 	Cases, Issued, Skipped, Invalidated int
-	Failed                              map[string]string // case id → reason
-	Rejected                            int               // bad input lines
+	Refused                             map[string]*issuance.Refusal // case id → why its registration is no longer in force
+	Failed                              map[string]string            // case id → reason
+	Rejected                            int                          // bad input lines
 	Elapsed                             time.Duration
 	Interrupted                         bool
 }
@@ -40,8 +41,12 @@ crash resumes where the batch stopped.
 With --enqueue the cases are only put on the shared queue (Redis) for
 ` + "`ecert worker`" + ` processes.
 
+Cases whose registration has ended by the issue date (expired, or
+cancelled) are refused with the reason: a certificate signed today must not
+attest a registration that no longer exists.
+
 Exit status: 0 all issued or skipped; 3 some lines were rejected or cases
-failed (listed); 1 the batch could not run; 130 interrupted.`,
+were refused or failed (listed); 1 the batch could not run; 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" {
@@ -74,12 +79,12 @@ failed (listed); 1 the batch could not run; 130 interrupted.`,
 			}
 			s := issueBatch(cmd.Context(), a.svc, cases, n, !quiet, cmd.ErrOrStderr())
 			s.Rejected = rejected
-			printIssueSummary(cmd.OutOrStdout(), s)
+			printIssueSummary(cmd.OutOrStdout(), s, 0)
 			switch {
 			case s.Interrupted:
 				return &exitError{code: 130, err: errors.New("interrupted: run the same command again to resume")}
-			case len(s.Failed) > 0 || s.Rejected > 0:
-				return &exitError{code: exitRejected, err: fmt.Errorf("%d cases failed, %d lines rejected", len(s.Failed), s.Rejected)}
+			case len(s.Failed) > 0 || len(s.Refused) > 0 || s.Rejected > 0:
+				return &exitError{code: exitRejected, err: fmt.Errorf("%d cases refused, %d failed, %d lines rejected", len(s.Refused), len(s.Failed), s.Rejected)}
 			}
 			return nil
 		},
@@ -140,7 +145,7 @@ func intakeFile(ctx context.Context, a *app, path string, stdin io.Reader, stder
 // issueBatch issues cases with n workers. Ctrl-C stops taking new cases; the
 // ones under way finish, so nothing is left half-done.
 func issueBatch(ctx context.Context, svc *issuance.Service, cases []string, n int, progress bool, stderr io.Writer) issueSummary {
-	s := issueSummary{Cases: len(cases), Failed: map[string]string{}}
+	s := issueSummary{Cases: len(cases), Refused: map[string]*issuance.Refusal{}, Failed: map[string]string{}}
 	start := time.Now()
 	bar := progressbar.NewOptions(len(cases),
 		progressbar.OptionSetWriter(stderr),
@@ -162,7 +167,10 @@ func issueBatch(ctx context.Context, svc *issuance.Service, cases []string, n in
 			for c := range work {
 				res, err := svc.Issue(jobCtx, c) // retries while a backend is unavailable (--backend-retry)
 				mu.Lock()
+				var ref *issuance.Refusal
 				switch {
+				case errors.As(err, &ref):
+					s.Refused[c] = ref
 				case err != nil:
 					s.Failed[c] = err.Error()
 				case res.Outcome == issuance.AlreadyIssued:
@@ -193,25 +201,38 @@ feed:
 	return s
 }
 
-func printIssueSummary(w io.Writer, s issueSummary) {
-	done := s.Issued + s.Skipped + s.Invalidated + len(s.Failed)
+// printIssueSummary reports a batch: the counts, then each refused case
+// (at most maxRefused of them; 0: all) and each failed case with its reason.
+func printIssueSummary(w io.Writer, s issueSummary, maxRefused int) {
+	done := s.Issued + s.Skipped + s.Invalidated + len(s.Refused) + len(s.Failed)
 	rate := 0.0
 	if secs := s.Elapsed.Seconds(); secs > 0 {
 		rate = float64(s.Issued) / secs
 	}
-	fmt.Fprintf(w, "%d cases: %d issued, %d skipped (already issued), %d invalidated (cancellations), %d failed, %d lines rejected — %s, %.1f certificates/s\n",
-		s.Cases, s.Issued, s.Skipped, s.Invalidated, len(s.Failed), s.Rejected, s.Elapsed.Round(time.Millisecond), rate)
+	fmt.Fprintf(w, "%d cases: %d issued, %d skipped (already issued), %d invalidated (cancellations), %d refused (registration no longer in force), %d failed, %d lines rejected — %s, %.1f certificates/s\n",
+		s.Cases, s.Issued, s.Skipped, s.Invalidated, len(s.Refused), len(s.Failed), s.Rejected, s.Elapsed.Round(time.Millisecond), rate)
 	if s.Interrupted {
 		fmt.Fprintf(w, "interrupted after %d of %d cases; run the same command again to resume\n", done, s.Cases)
 	}
-	ids := make([]string, 0, len(s.Failed))
-	for id := range s.Failed {
+	for i, id := range sortedKeys(s.Refused) {
+		if maxRefused > 0 && i == maxRefused {
+			fmt.Fprintf(w, "  … and %d more refused\n", len(s.Refused)-maxRefused)
+			break
+		}
+		fmt.Fprintf(w, "  refused %s: ✘ [%s] %s\n", id, s.Refused[id].Code, s.Refused[id].Message)
+	}
+	for _, id := range sortedKeys(s.Failed) {
+		fmt.Fprintf(w, "  failed %s\n", intake.MaskIDNumbers(id+": "+s.Failed[id]))
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	for _, id := range ids {
-		fmt.Fprintf(w, "  failed %s\n", intake.MaskIDNumbers(id+": "+s.Failed[id]))
-	}
+	return ids
 }
 
 // issueWorkers resolves a --workers or --concurrency value: 0 means the
