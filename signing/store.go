@@ -352,7 +352,7 @@ func OpenDevelopment(ctx context.Context, dir string, log *slog.Logger) (*Store,
 	}
 	log.Warn(DevelopmentWarning, "key_dir", dir)
 	cfg := CAConfig{}.Defaults()
-	cfg.RootSubject.CommonName = "ecert 开发根证书（非生产）"
+	cfg.RootSubject.CommonName = DevelopmentRootCommonName
 	s := &Store{dir: dir, cfg: cfg}
 	// Processes started together on a fresh data directory take turns, so
 	// exactly one development CA is made and every process signs with it.
