@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/ecert/ecert/signing/internal/pdfobj"
 )
@@ -89,15 +90,38 @@ func objStart(data []byte, pos, window int) int {
 // Extract finds the signature dictionaries of data and returns the last
 // one whose byte range is well formed (the one covering the most bytes).
 func Extract(data []byte) (*Signature, error) {
+	all, err := ExtractAll(data)
+	if err != nil {
+		return nil, err
+	}
+	best := all.Signatures[len(all.Signatures)-1]
+	best.Count = all.Count
+	return best, nil
+}
+
+// Signatures are the well-formed signatures of a PDF in signing order.
+type Signatures struct {
+	// Signatures are ordered by the end of their byte range (the revision
+	// they sign); of two ending at the same byte, the later in the file
+	// comes last.
+	Signatures []*Signature
+	// Skipped holds, for each /ByteRange that is not part of a well-formed
+	// signature dictionary, why.
+	Skipped []error
+	// Count is the number of /ByteRange entries found.
+	Count int
+}
+
+// ExtractAll finds every signature dictionary of data. It fails when none
+// is well formed.
+func ExtractAll(data []byte) (*Signatures, error) {
 	if len(data) > MaxPDFSize {
 		return nil, fmt.Errorf("pdfsig: file of %d bytes exceeds the %d-byte limit", len(data), MaxPDFSize)
 	}
 	if !bytes.HasPrefix(data, []byte("%PDF-")) {
 		return nil, errors.New("pdfsig: not a PDF (missing %PDF- header)")
 	}
-	var best *Signature
-	var lastErr error
-	count := 0
+	out := &Signatures{}
 	for off := 0; ; {
 		i := bytes.Index(data[off:], []byte("/ByteRange"))
 		if i < 0 {
@@ -105,28 +129,30 @@ func Extract(data []byte) (*Signature, error) {
 		}
 		pos := off + i
 		off = pos + len("/ByteRange")
-		count++
-		if count > MaxSignatures {
+		out.Count++
+		if out.Count > MaxSignatures {
 			return nil, fmt.Errorf("pdfsig: more than %d signatures", MaxSignatures)
 		}
 		sig, err := extractAt(data, pos)
 		if err != nil {
-			lastErr = err
+			out.Skipped = append(out.Skipped, fmt.Errorf("/ByteRange at offset %d: %w", pos, err))
 			continue
 		}
-		if best == nil || sig.ByteRange[2]+sig.ByteRange[3] >= best.ByteRange[2]+best.ByteRange[3] {
-			best = sig
-		}
+		out.Signatures = append(out.Signatures, sig)
 	}
-	if best == nil {
-		if lastErr != nil {
-			return nil, lastErr
+	if len(out.Signatures) == 0 {
+		if n := len(out.Skipped); n > 0 {
+			return nil, errors.Unwrap(out.Skipped[n-1])
 		}
 		return nil, ErrNoSignature
 	}
-	best.Count = count
-	return best, nil
+	sort.SliceStable(out.Signatures, func(i, j int) bool { return out.Signatures[i].End() < out.Signatures[j].End() })
+	return out, nil
 }
+
+// End is the offset just after the last byte the signature covers: the end
+// of the revision it signs.
+func (s *Signature) End() int { return s.ByteRange[2] + s.ByteRange[3] }
 
 func extractAt(data []byte, pos int) (*Signature, error) {
 	// Find the "n g obj" that opens the dictionary holding /ByteRange.

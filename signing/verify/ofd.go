@@ -176,7 +176,7 @@ func OFD(data []byte, opts Options) *Report {
 				fail(CheckChain, id, fmt.Errorf("seal maker: %w", err))
 			}
 		}
-		fail(CheckSigningTime, id, checkTime(sv.Time, sv.Cert))
+		fail(CheckSigningTime, id, checkSigningTime(sv.Time, sv.Cert, opts))
 	}
 
 	// Coverage: any file no signature protects counts as added.

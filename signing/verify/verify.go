@@ -8,7 +8,9 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +36,67 @@ type Check struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason"`
+	// Status is StatusPass, StatusFail or StatusNotChecked: a check that
+	// could not run (no trusted root, an unreadable signature) is not OK
+	// either, but says so.
+	Status string `json:"status"`
+}
+
+// Check statuses.
+const (
+	StatusPass       = "pass"
+	StatusFail       = "fail"
+	StatusNotChecked = "not-checked"
+)
+
+// Verdicts: the one-word answer of a report.
+const (
+	// VerdictValid: every check passed and every chain ended in a
+	// production root.
+	VerdictValid = "valid"
+	// VerdictValidDevelopment: every check passed, but a chain ended in an
+	// ecert development root, which certifies nothing.
+	VerdictValidDevelopment = "valid-development-root"
+	// VerdictInvalid: a check failed or could not run.
+	VerdictInvalid = "invalid"
+)
+
+// Validation bases: the time certificates were validated at.
+const (
+	// BasisVerificationTime: no trusted timestamp; chains are validated at
+	// the time of verification, never at the time the signer claims.
+	BasisVerificationTime = "verification-time"
+	// BasisTimestamp: the time of a verified trusted (RFC 3161) timestamp.
+	BasisTimestamp = "trusted-timestamp"
+)
+
+// MaxClockSkew is how far a claimed signing time may lie after the
+// verifier's clock before the signature is refused as signed in the future.
+const MaxClockSkew = 5 * time.Minute
+
+// Trust names the root a signer's chain ended in.
+type Trust struct {
+	// Root is the root certificate's subject common name.
+	Root string `json:"root"`
+	// SHA256 is the hex SHA-256 fingerprint of the root certificate.
+	SHA256 string `json:"sha256"`
+	// Development is true for an ecert development root (see
+	// signing.IsDevelopmentRoot): nothing signed under it certifies anything.
+	Development bool `json:"development"`
+}
+
+// String describes the root as `CN (SHA-256 ab12…)`.
+func (t *Trust) String() string {
+	s := fmt.Sprintf("%q (SHA-256 %s)", t.Root, t.SHA256)
+	if t.Development {
+		s += ", a development root — not for production"
+	}
+	return s
+}
+
+func trustOf(root *smx509.Certificate) *Trust {
+	sum := sha256.Sum256(root.Raw)
+	return &Trust{Root: root.Subject.CommonName, SHA256: hex.EncodeToString(sum[:]), Development: signing.IsDevelopmentRoot(root)}
 }
 
 // Report is the outcome of verifying one document.
@@ -56,14 +119,33 @@ type Report struct {
 	PrintedUsageValidFrom  string   `json:"printed_usage_valid_from,omitempty"`
 	PrintedUsageValidUntil string   `json:"printed_usage_valid_until,omitempty"`
 	Warnings               []string `json:"warnings,omitempty"`
+	// Verdict is VerdictValid, VerdictValidDevelopment or VerdictInvalid.
+	Verdict string `json:"verdict"`
+	// Trust is the root the (last) signer's chain ended in, when a chain
+	// was checked and ended in a configured root.
+	Trust *Trust `json:"trust,omitempty"`
+	// ValidatedAt and ValidationBasis say at which time certificates were
+	// validated and why that time (BasisVerificationTime, BasisTimestamp).
+	ValidatedAt     *time.Time `json:"validated_at,omitempty"`
+	ValidationBasis string     `json:"validation_basis,omitempty"`
+	// Revisions is the number of revisions (%%EOF markers) of a PDF.
+	Revisions int `json:"revisions,omitempty"`
+	// Signatures reports each signature on its own, in signing order
+	// (PDF); the checks above are their conjunction.
+	Signatures []SignatureReport `json:"signatures,omitempty"`
 }
 
 // Options configure verification.
 type Options struct {
 	// Roots are the trusted root certificates. With none, the chain check fails.
 	Roots []*smx509.Certificate
-	// Now is the clock for usage-copy validity; time.Now when nil.
+	// Now is the clock for usage-copy validity, for the time chains are
+	// validated at and for refusing signing times in the future; time.Now
+	// when nil.
 	Now func() time.Time
+
+	// chains, when set, records where each chain check ended.
+	chains *chainLog
 }
 
 func (o Options) now() time.Time {
@@ -74,12 +156,24 @@ func (o Options) now() time.Time {
 }
 
 func (r *Report) add(name string, err error, okReason string) {
-	c := Check{Name: name, OK: err == nil, Reason: okReason}
-	if err != nil {
-		c.Reason = err.Error()
-	}
-	r.Checks = append(r.Checks, c)
+	r.Checks = append(r.Checks, newCheck(name, err, okReason))
 }
+
+func newCheck(name string, err error, okReason string) Check {
+	c := Check{Name: name, OK: err == nil, Reason: okReason, Status: StatusPass}
+	if err != nil {
+		c.Reason, c.Status = err.Error(), StatusFail
+		if nc := (notChecked{}); errors.As(err, &nc) {
+			c.Status = StatusNotChecked
+		}
+	}
+	return c
+}
+
+// notChecked is the error of a check that could not run.
+type notChecked struct{ why string }
+
+func (e notChecked) Error() string { return "not checked: " + e.why }
 
 func (r *Report) finish() *Report {
 	r.OK = len(r.Checks) > 0
@@ -88,7 +182,19 @@ func (r *Report) finish() *Report {
 			r.OK = false
 		}
 	}
+	r.setVerdict()
 	return r
+}
+
+func (r *Report) setVerdict() {
+	switch {
+	case !r.OK:
+		r.Verdict = VerdictInvalid
+	case r.Trust != nil && r.Trust.Development:
+		r.Verdict = VerdictValidDevelopment
+	default:
+		r.Verdict = VerdictValid
+	}
 }
 
 // Check returns the named check and whether it is present.
@@ -105,7 +211,7 @@ func (r *Report) Check(name string) (Check, bool) {
 func (r *Report) failAll(err error, names ...string) *Report {
 	r.add(CheckFormat, err, "")
 	for _, n := range names {
-		r.add(n, fmt.Errorf("not checked: %v", err), "")
+		r.add(n, notChecked{err.Error()}, "")
 	}
 	return r.finish()
 }
@@ -134,20 +240,99 @@ func File(data []byte, opts Options) *Report {
 	case FormatPDF:
 		return PDF(data, opts)
 	case FormatOFD:
-		return OFD(data, opts)
+		opts, log := opts.logChains()
+		return OFD(data, opts).noteTrust(log)
 	}
 	r := &Report{Format: FormatUnknown}
 	return r.failAll(errors.New("neither a PDF nor an OFD (zip) file"), CheckSignature, CheckChain, CheckSigningTime, CheckIntegrity)
 }
 
-// verifyChain checks that leaf chains to one of roots at time at, using the
-// other certificates as intermediates, and that leaf may sign documents.
-func verifyChain(leaf *smx509.Certificate, others []*smx509.Certificate, opts Options, at time.Time) error {
+// verifyChain checks that leaf chains to one of the configured roots, using
+// the other certificates as intermediates, and that leaf may sign
+// documents. The chain is validated at validationTime, never at the signing
+// time the signer claims (the last argument, unused): a claim is no reason
+// to trust an expired or not yet valid certificate.
+func verifyChain(leaf *smx509.Certificate, others []*smx509.Certificate, opts Options, _ time.Time) error {
+	if opts.chains == nil {
+		_, err := chainRoot(leaf, others, opts, validationTime(opts, nil))
+		return err
+	}
+	root, err := chainRoot(leaf, others, opts, opts.chains.at)
+	if root != nil {
+		opts.chains.roots = append(opts.chains.roots, root)
+	}
+	return err
+}
+
+// trustedTimestamp is the time a verified RFC 3161 timestamp token over a
+// signature attests. Reading such tokens is a later issue; until then there
+// is never one.
+type trustedTimestamp struct {
+	Time time.Time
+}
+
+// validationTime is the time at which certificates are validated: that of a
+// verified trusted timestamp when there is one, otherwise now.
+func validationTime(opts Options, ts *trustedTimestamp) time.Time {
+	if ts != nil {
+		return ts.Time
+	}
+	return opts.now()
+}
+
+// chainLog records, for one verification, where the chain checks ended.
+type chainLog struct {
+	at    time.Time
+	roots []*smx509.Certificate
+}
+
+// logChains returns opts recording chain checks in a new log, unless they
+// are recorded already.
+func (o Options) logChains() (Options, *chainLog) {
+	if o.chains == nil {
+		o.chains = &chainLog{at: validationTime(o, nil)}
+	}
+	return o, o.chains
+}
+
+// validationNote is the chain check's statement of when it validated.
+func validationNote(at time.Time) string {
+	return fmt.Sprintf("validated at verification time %s; no trusted timestamp", at.UTC().Format(time.RFC3339))
+}
+
+// noteTrust records in r the root the last chain ended in, and when chains
+// were validated, and adds both to a passing chain check's reason.
+func (r *Report) noteTrust(log *chainLog) *Report {
+	if log == nil {
+		return r
+	}
+	if _, ok := r.Check(CheckChain); ok && !log.at.IsZero() {
+		at := log.at
+		r.ValidatedAt, r.ValidationBasis = &at, BasisVerificationTime
+	}
+	if n := len(log.roots); n > 0 {
+		r.Trust = trustOf(log.roots[n-1])
+		for _, c := range log.roots {
+			r.Trust.Development = r.Trust.Development || signing.IsDevelopmentRoot(c)
+		}
+	}
+	for i, c := range r.Checks {
+		if c.Name == CheckChain && c.OK && r.Trust != nil && !strings.Contains(c.Reason, "validated at") {
+			r.Checks[i].Reason += "; ended in " + r.Trust.String() + "; " + validationNote(log.at)
+		}
+	}
+	r.setVerdict()
+	return r
+}
+
+// chainRoot checks that leaf chains to one of the configured roots at time
+// at and returns the root it ended in.
+func chainRoot(leaf *smx509.Certificate, others []*smx509.Certificate, opts Options, at time.Time) (*smx509.Certificate, error) {
 	if len(opts.Roots) == 0 {
-		return errors.New("no trusted root configured")
+		return nil, notChecked{"no trusted root configured"}
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		return errors.New("signer certificate's key usage allows neither digitalSignature nor contentCommitment")
+		return nil, errors.New("signer certificate's key usage allows neither digitalSignature nor contentCommitment")
 	}
 	roots, inter := smx509.NewCertPool(), smx509.NewCertPool()
 	for _, c := range opts.Roots {
@@ -158,15 +343,22 @@ func verifyChain(leaf *smx509.Certificate, others []*smx509.Certificate, opts Op
 			inter.AddCert(c)
 		}
 	}
-	if at.IsZero() {
-		at = opts.now()
-	}
 	chains, err := leaf.Verify(smx509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny}})
 	if err != nil {
-		return fmt.Errorf("certificate %q does not chain to a trusted root: %w", leaf.Subject.CommonName, err)
+		return nil, fmt.Errorf("certificate %q does not chain to a trusted root (%s): %w", leaf.Subject.CommonName, validationNote(at), err)
 	}
-	_ = chains
-	return nil
+	c := chains[0]
+	return c[len(c)-1], nil
+}
+
+// checkSigningTime refuses a signing time later than now plus MaxClockSkew,
+// then checks it against the signer certificate's validity (checkTime).
+func checkSigningTime(t time.Time, cert *smx509.Certificate, opts Options) error {
+	if now := opts.now(); t.After(now.Add(MaxClockSkew)) {
+		return fmt.Errorf("signed at %s, later than the verification time %s plus the allowed clock skew of %s: a signing time in the future is refused",
+			t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), MaxClockSkew)
+	}
+	return checkTime(t, cert)
 }
 
 // checkTime checks t against the validity of cert.
