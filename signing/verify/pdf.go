@@ -83,9 +83,9 @@ func pdfSignature(data []byte, sig *pdfsig.Signature, index, n int, opts Options
 	}
 	s.add(CheckSignature, sd.VerifySignature(), "SM2-with-SM3 signature over the signed attributes verifies")
 	root, err := chainRoot(sd.Signer, sd.Certificates, opts, log.at)
+	log.note(root, err)
 	okChain := ""
 	if root != nil {
-		log.roots = append(log.roots, root)
 		s.Trust = trustOf(root)
 		okChain = "signer certificate chains to trusted root " + s.Trust.String() + "; " + validationNote(log.at)
 	}

@@ -258,9 +258,7 @@ func verifyChain(leaf *smx509.Certificate, others []*smx509.Certificate, opts Op
 		return err
 	}
 	root, err := chainRoot(leaf, others, opts, opts.chains.at)
-	if root != nil {
-		opts.chains.roots = append(opts.chains.roots, root)
-	}
+	opts.chains.note(root, err)
 	return err
 }
 
@@ -284,6 +282,19 @@ func validationTime(opts Options, ts *trustedTimestamp) time.Time {
 type chainLog struct {
 	at    time.Time
 	roots []*smx509.Certificate
+	// checked and notChecked count chain checks and those that could not
+	// run.
+	checked, notChecked int
+}
+
+func (l *chainLog) note(root *smx509.Certificate, err error) {
+	l.checked++
+	if root != nil {
+		l.roots = append(l.roots, root)
+	}
+	if nc := (notChecked{}); errors.As(err, &nc) {
+		l.notChecked++
+	}
 }
 
 // logChains returns opts recording chain checks in a new log, unless they
@@ -317,8 +328,12 @@ func (r *Report) noteTrust(log *chainLog) *Report {
 		}
 	}
 	for i, c := range r.Checks {
-		if c.Name == CheckChain && c.OK && r.Trust != nil && !strings.Contains(c.Reason, "validated at") {
+		switch {
+		case c.Name != CheckChain:
+		case c.OK && r.Trust != nil && !strings.Contains(c.Reason, "validated at"):
 			r.Checks[i].Reason += "; ended in " + r.Trust.String() + "; " + validationNote(log.at)
+		case !c.OK && log.checked > 0 && log.notChecked == log.checked:
+			r.Checks[i].Status = StatusNotChecked
 		}
 	}
 	r.setVerdict()
