@@ -95,6 +95,9 @@ func (r *Approval) ValidateOn(today registration.Date) error {
 
 	if !caseIDPattern.MatchString(r.CaseID) {
 		add("case_id: want 1-64 characters of A-Z a-z 0-9 . _ : -")
+	} else if _, err := registration.ParseIDNumber(r.CaseID); err == nil {
+		// Case ids are logged and shown as they are; an ID number must not be one.
+		add("case_id: is a resident ID number; use the portal's case number")
 	}
 	switch {
 	case r.BusinessType == "":
@@ -113,8 +116,12 @@ func (r *Approval) ValidateOn(today registration.Date) error {
 	if n := utf8.RuneCountInString(r.Person.Name); strings.TrimSpace(r.Person.Name) == "" || n > registration.MaxPersonNameRunes {
 		add("person.name: want 1-%d characters, got %d", registration.MaxPersonNameRunes, n)
 	}
-	if _, err := registration.ParseIDNumber(r.Person.IDNumber); err != nil {
+	if id, err := registration.ParseIDNumber(r.Person.IDNumber); err != nil {
 		add("person.id_number: %v", err)
+	} else if id.String() != r.Person.IDNumber {
+		// Stored as given and compared with the portal's statement of who
+		// the applicant is: one spelling only.
+		add("person.id_number: write the check character X in upper case")
 	}
 	if len(r.Person.Phone) > 20 {
 		add("person.phone: longer than 20 characters")

@@ -156,6 +156,7 @@ func FuzzDecode(f *testing.F) {
 		if err := a.Validate(); err != nil {
 			t.Fatalf("accepted record fails validation: %v", err)
 		}
+		renderable(t, a)
 		b, err := json.Marshal(a)
 		if err != nil {
 			t.Fatal(err)

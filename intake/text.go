@@ -46,6 +46,11 @@ func textProblem(s string) string {
 	if !utf8.ValidString(s) {
 		return "not valid UTF-8"
 	}
+	if strings.TrimFunc(s, unicode.IsSpace) != s {
+		// The certificate template refuses it, so such a record could
+		// never be issued; and " 张三" is not the person's name.
+		return "leading or trailing space"
+	}
 	i := strings.IndexFunc(s, refusedRune)
 	if i < 0 {
 		return ""
