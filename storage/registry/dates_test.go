@@ -95,8 +95,23 @@ func TestRegistryRefusesToWriteUnreadableDates(t *testing.T) {
 }
 
 func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	t.Run("new", func(t *testing.T) { sqliteOwnerOnly(t, false) })
+	t.Run("made 0644 by an earlier version", func(t *testing.T) { sqliteOwnerOnly(t, true) })
+}
+
+func sqliteOwnerOnly(t *testing.T, loose bool) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data", "ecert.db")
+	if loose {
+		r, err := registry.Open(ctx, "sqlite:"+path, registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			os.Chmod(p, 0o644)
+		}
+	}
 	r, err := registry.Open(ctx, "sqlite:"+path, registry.Options{})
 	if err != nil {
 		t.Fatal(err)

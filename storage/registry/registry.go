@@ -201,7 +201,9 @@ func openSQLite(dsn string) (*sql.DB, error) {
 // createOwnerOnly creates the SQLite database file readable and writable by
 // its owner only (0600), before SQLite opens it: it holds ID numbers and
 // phone numbers. SQLite gives the -wal and -shm files it creates the mode of
-// the database file. An existing file keeps its mode.
+// the database file. Files made readable by others (by an earlier version,
+// which created them 0644) are tightened to 0600 where this process owns
+// them.
 func createOwnerOnly(path string) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -212,7 +214,17 @@ func createOwnerOnly(path string) error {
 	if err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrPermission) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Migrate applies every pending schema migration. Processes started at
