@@ -29,6 +29,9 @@ const MaxOFDSignatures = 8
 func OFD(data []byte, opts Options) *Report {
 	r := &Report{Format: FormatOFD}
 	all := []string{CheckSignature, CheckSeal, CheckChain, CheckSigningTime, CheckIntegrity}
+	if !r.checkPackage(data) {
+		return r.failAll(errors.New("not read: the zip package was refused (see the package check)"), all...)
+	}
 	pkg, err := ofdsig.ReadPackage(data, ofdsig.Limits{})
 	if err != nil {
 		return r.failAll(err, all...)
