@@ -96,8 +96,10 @@ func (c *Config) defaults() error {
 	if c.CopyValidity == 0 {
 		c.CopyValidity = 180 * 24 * time.Hour
 	}
-	if c.CopyValidity < time.Hour {
-		return fmt.Errorf("issuance: CopyValidity %s is shorter than an hour", c.CopyValidity)
+	if c.CopyValidity < 24*time.Hour {
+		// Presses on the same day return that day's copy, so a copy must
+		// last at least until the end of the day it was made on.
+		return fmt.Errorf("issuance: CopyValidity %s is shorter than a day", c.CopyValidity)
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = 30 * time.Second
