@@ -317,7 +317,7 @@ func (r *Report) noteTrust(log *chainLog) *Report {
 	if log == nil {
 		return r
 	}
-	if _, ok := r.Check(CheckChain); ok && !log.at.IsZero() {
+	if log.checked > log.notChecked {
 		at := log.at
 		r.ValidatedAt, r.ValidationBasis = &at, BasisVerificationTime
 	}
