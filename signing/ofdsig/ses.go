@@ -142,23 +142,26 @@ const (
 
 // Seal is a parsed SES_Seal.
 type Seal struct {
-	Raw        []byte // DER SES_Seal
-	InfoRaw    []byte // DER SES_SealInfo, as signed by the maker
-	HeaderID   string
-	Version    int
-	VendorID   string
-	ESID       string
-	Name       string
-	Type       int
-	CertList   [][]byte // certListType 1: DER certificates
-	CertDigest []CertDigest
-	Created    time.Time
-	ValidStart time.Time
-	ValidEnd   time.Time
-	Picture    Picture
-	MakerCert  *smx509.Certificate
-	SignAlg    asn1.ObjectIdentifier
-	Signature  []byte
+	Raw      []byte // DER SES_Seal
+	InfoRaw  []byte // DER SES_SealInfo, as signed by the maker
+	HeaderID string
+	Version  int
+	VendorID string
+	ESID     string
+	Name     string
+	Type     int
+	CertList [][]byte // DER certificates (certListType 1)
+	// CertListType is the certList's declared type: 1 certificates, 2
+	// digests, other values as vendors write them (see readCertList).
+	CertListType int
+	CertDigest   []CertDigest
+	Created      time.Time
+	ValidStart   time.Time
+	ValidEnd     time.Time
+	Picture      Picture
+	MakerCert    *smx509.Certificate
+	SignAlg      asn1.ObjectIdentifier
+	Signature    []byte
 }
 
 // CertDigest is an entry of a digest certList (certListType 2).
@@ -303,6 +306,7 @@ func ParseSeal(der []byte) (*Seal, error) {
 	if s.Signature, err = bitStringBytes(els[3], "seal signedValue"); err != nil {
 		return nil, err
 	}
+	s.Signature = fullSignature(s.Signature)
 	info, _, err := seqElements(els[0].FullBytes, "SES_SealInfo", 8)
 	if err != nil {
 		return nil, err
@@ -338,27 +342,9 @@ func ParseSeal(der []byte) (*Seal, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range list {
-		switch clType {
-		case 1:
-			b, err := octets(e, "certList entry")
-			if err != nil {
-				return nil, err
-			}
-			s.CertList = append(s.CertList, b)
-		case 2:
-			d, _, err := seqElements(e.FullBytes, "CertDigestObj", 2)
-			if err != nil || len(d) != 2 {
-				return nil, errors.New("ofdsig: bad CertDigestObj")
-			}
-			v, err := octets(d[1], "cert digest")
-			if err != nil {
-				return nil, err
-			}
-			s.CertDigest = append(s.CertDigest, CertDigest{Type: str(d[0]), Value: v})
-		default:
-			return nil, fmt.Errorf("ofdsig: unknown certListType %d", clType)
-		}
+	s.CertListType = clType
+	if err := s.readCertList(clType, list); err != nil {
+		return nil, err
 	}
 	if s.Created, err = parseTime(prop[4], "createDate"); err != nil {
 		return nil, err
@@ -384,6 +370,52 @@ func ParseSeal(der []byte) (*Seal, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readCertList reads the seal's certList. GB/T 38540 defines type 1
+// (certificates, each an OCTET STRING) and type 2 (CertDigestObj digests).
+// Other types occur in vendor seals (BaiWang OES writes 3) with entries of
+// either shape; they are read by shape, as ofd.js reads every list, and an
+// entry of neither shape is an error.
+func (s *Seal) readCertList(clType int, list []asn1.RawValue) error {
+	for _, e := range list {
+		switch {
+		case clType != 2 && e.Class == asn1.ClassUniversal && e.Tag == asn1.TagOctetString:
+			s.CertList = append(s.CertList, e.Bytes)
+		case clType != 1 && e.Class == asn1.ClassUniversal && e.Tag == asn1.TagSequence:
+			d, _, err := seqElements(e.FullBytes, "CertDigestObj", 2)
+			if err != nil || len(d) != 2 {
+				return errors.New("ofdsig: bad CertDigestObj")
+			}
+			v, err := octets(d[1], "cert digest")
+			if err != nil {
+				return err
+			}
+			s.CertDigest = append(s.CertDigest, CertDigest{Type: str(d[0]), Value: v})
+		default:
+			return fmt.Errorf("ofdsig: certList entry (tag %d) does not fit certListType %d", e.Tag, clType)
+		}
+	}
+	return nil
+}
+
+// fullSignature rebuilds a signature value whose trailing zero bytes an
+// encoder trimmed from its BIT STRING (seen in vendor seals): a DER
+// SEQUENCE shorter than its declared length, or a raw r‖s shorter than 64
+// bytes, is padded with zeros to its full length. Anything else is
+// returned as is.
+func fullSignature(b []byte) []byte {
+	const raw = 64
+	if len(b) >= 2 && b[0] == 0x30 && b[1] < 0x80 {
+		if want := 2 + int(b[1]); want > len(b) && want-len(b) <= 4 {
+			return append(append([]byte(nil), b...), make([]byte, want-len(b))...)
+		}
+		return b
+	}
+	if len(b) < raw && len(b) >= raw-4 {
+		return append(append([]byte(nil), b...), make([]byte, raw-len(b))...)
+	}
+	return b
 }
 
 // ParseSignatureValue parses SignedValue.dat as a DER SES_Signature (v4).
@@ -418,6 +450,7 @@ func ParseSignatureValue(der []byte) (*SignatureValue, error) {
 	if v.Signature, err = bitStringBytes(els[3], "signature"); err != nil {
 		return nil, err
 	}
+	v.Signature = fullSignature(v.Signature)
 	tbs, _, err := seqElements(els[0].FullBytes, "TBS_Sign", 8)
 	if err != nil {
 		return nil, err
@@ -436,6 +469,10 @@ func ParseSignatureValue(der []byte) (*SignatureValue, error) {
 	}
 	if v.DataHash, err = bitStringBytes(tbs[3], "dataHash"); err != nil {
 		return nil, err
+	}
+	if n := len(v.DataHash); n < 32 && n >= 28 {
+		// An SM3 digest whose trailing zero bytes were trimmed.
+		v.DataHash = append(append([]byte(nil), v.DataHash...), make([]byte, 32-n)...)
 	}
 	v.PropertyInfo = str(tbs[4])
 	return v, nil
