@@ -25,21 +25,26 @@ type Certificate struct {
 	SignerSerial      string
 	IssuedAt          time.Time
 	StatusReason      string
+	StatusChangedAt   time.Time // zero while the status is the one it was issued with
 }
 
 // ErrConflict means a concurrent writer recorded the same thing first.
 var ErrConflict = errors.New("registry: conflict")
 
 const certColumns = `c.certificate_no, c.version, c.licence_id, c.registration_number, c.case_id, r.id_number, c.status,
-	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason`
+	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason, c.status_changed_at`
 
 func scanCertificate(row interface{ Scan(...any) error }) (Certificate, error) {
 	var c Certificate
 	var status string
+	var changed sql.NullTime
 	err := row.Scan(&c.CertificateNo, &c.Version, &c.LicenceID, &c.RegistrationNo, &c.CaseID, &c.IDNumber, &status,
-		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason)
+		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason, &changed)
 	c.Status = registration.CertStatus(status)
 	c.IssuedAt = c.IssuedAt.UTC()
+	if changed.Valid {
+		c.StatusChangedAt = changed.Time.UTC()
+	}
 	return c, err
 }
 
