@@ -3,20 +3,20 @@ package verify
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/ofdsig"
-	"github.com/emmansun/gmsm/smx509"
 )
 
 // MaxOFDSignatures bounds the signatures verified in one package.
 const MaxOFDSignatures = 8
+
+// ofdChecks are the checks every OFD signature gets after format.
+var ofdChecks = []string{CheckSignature, CheckSeal, CheckChain, CheckSigningTime, CheckIntegrity}
 
 // OFD verifies every seal signature of an OFD package: the SM2 signature
 // over TBS_Sign; the seal (maker's signature over the seal info, signer in
@@ -28,7 +28,8 @@ const MaxOFDSignatures = 8
 // usage validity in the signed metadata and the one printed on the page.
 func OFD(data []byte, opts Options) *Report {
 	r := &Report{Format: FormatOFD}
-	all := []string{CheckSignature, CheckSeal, CheckChain, CheckSigningTime, CheckIntegrity}
+	all := ofdChecks
+	opts, log := opts.logChains()
 	if !r.checkPackage(data) {
 		return r.failAll(errors.New("not read: the zip package was refused (see the package check)"), all...)
 	}
@@ -83,143 +84,23 @@ func OFD(data []byte, opts Options) *Report {
 		}
 	}
 
-	errs := map[string][]string{}
-	fail := func(check, sigID string, err error) {
-		if err != nil {
-			errs[check] = append(errs[check], fmt.Sprintf("signature %s: %v", sigID, err))
+	d := &ofdDoc{pkg: pkg, sigsName: sigsName, pageIDs: pageIDs, covered: map[string]bool{}, own: map[string]bool{sigsName: true}}
+	n := len(sigs.Signatures)
+	for i, entry := range sigs.Signatures {
+		r.Signatures = append(r.Signatures, *d.signature(entry.ID, entry.BaseLoc, i+1, n, opts, log))
+	}
+	for i := len(r.Signatures) - 1; i >= 0; i-- {
+		if s := &r.Signatures[i]; s.Signer != "" {
+			r.Signer, r.SignerSN, r.SigningTime = s.Signer, s.SignerSN, s.SigningTime
+			break
 		}
 	}
-	covered := map[string]bool{}
-	own := map[string]bool{sigsName: true}
-	parsed := 0
-	for _, entry := range sigs.Signatures {
-		id := entry.ID
-		sigName, err := ofdsig.Resolve(sigsName, entry.BaseLoc)
-		if err != nil {
-			fail(CheckFormat, id, err)
-			continue
-		}
-		own[sigName] = true
-		sigXML, err := pkg.XML(sigName, ofdsig.Limits{})
-		if err != nil {
-			fail(CheckFormat, id, err)
-			continue
-		}
-		var sx ofdsig.SignatureXML
-		if err := ofdsig.ParseXML(sigXML, &sx); err != nil {
-			fail(CheckFormat, id, fmt.Errorf("%s: %w", sigName, err))
-			continue
-		}
-		valueName, err := ofdsig.Resolve(sigName, sx.SignedValue)
-		if err != nil {
-			fail(CheckFormat, id, err)
-			continue
-		}
-		own[valueName] = true
-		if sx.SignedInfo.Seal.BaseLoc != "" {
-			if n, err := ofdsig.Resolve(sigName, sx.SignedInfo.Seal.BaseLoc); err == nil {
-				own[n] = true
-			}
-		}
-		valueDER, ok := pkg.Files[valueName]
-		if !ok {
-			fail(CheckFormat, id, fmt.Errorf("signed value %s missing", valueName))
-			continue
-		}
-		sv, err := ofdsig.ParseSignatureValue(valueDER)
-		if err != nil {
-			fail(CheckFormat, id, err)
-			continue
-		}
-		parsed++
-		if r.Signer == "" {
-			r.Signer, r.SignerSN = describe(sv.Cert), sv.Cert.SerialNumber.Text(16)
-			t := sv.Time
-			r.SigningTime = &t
-		}
+	for _, name := range append([]string{CheckFormat}, all...) {
+		r.addAggregate(name, r.Signatures)
+	}
+	r.Warnings = append(r.Warnings, d.warnings...)
+	d.coverage(r)
 
-		// Integrity: references, and this Signature.xml bound by dataHash.
-		fail(CheckIntegrity, id, checkReferences(pkg, sigName, &sx, covered))
-		if !bytes.Equal(sv.DataHash, signing.SM3(sigXML)) {
-			fail(CheckIntegrity, id, fmt.Errorf("%s changed: its SM3 differs from the signed dataHash", sigName))
-		}
-		if sx.SignedInfo.Seal.BaseLoc != "" {
-			if n, err := ofdsig.Resolve(sigName, sx.SignedInfo.Seal.BaseLoc); err == nil {
-				if esl, ok := pkg.Files[n]; !ok || !bytes.Equal(esl, sv.Seal.Raw) {
-					fail(CheckIntegrity, id, fmt.Errorf("%s does not match the seal inside the signature", n))
-				}
-			}
-		}
-		if p := strings.TrimPrefix(sv.PropertyInfo, "/"); p != sigName {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("signature %s: propertyInfo %q does not name %s", id, sv.PropertyInfo, sigName))
-		}
-
-		// Signature value.
-		pub, _ := sv.Cert.PublicKey.(*ecdsa.PublicKey)
-		switch {
-		case !signing.IsSM2Signature(sv.SignAlg):
-			fail(CheckSignature, id, fmt.Errorf("unsupported signature algorithm %v", sv.SignAlg))
-		case !signing.VerifySM2(pub, sv.TBSRaw, sv.Signature):
-			fail(CheckSignature, id, errors.New("SM2 signature over TBS_Sign does not verify"))
-		}
-
-		// Seal.
-		fail(CheckSeal, id, checkSeal(sv, &sx, pageIDs))
-
-		// Chain: signer and seal maker, at the signing time.
-		extra := []*smx509.Certificate{sv.Seal.MakerCert}
-		for _, c := range sv.Seal.CertList {
-			if cert, err := smx509.ParseCertificate(c); err == nil {
-				extra = append(extra, cert)
-			}
-		}
-		fail(CheckChain, id, verifyChain(sv.Cert, extra, opts, sv.Time))
-		if !sv.Seal.MakerCert.Equal(sv.Cert) {
-			if err := verifyChain(sv.Seal.MakerCert, extra, opts, sv.Time); err != nil {
-				fail(CheckChain, id, fmt.Errorf("seal maker: %w", err))
-			}
-		}
-		fail(CheckSigningTime, id, checkSigningTime(sv.Time, sv.Cert, opts))
-	}
-
-	// Coverage: any file no signature protects counts as added.
-	var uncovered []string
-	for _, n := range pkg.Names {
-		if covered[n] || own[n] {
-			continue
-		}
-		uncovered = append(uncovered, n)
-	}
-	if len(uncovered) > 0 {
-		sort.Strings(uncovered)
-		errs[CheckIntegrity] = append(errs[CheckIntegrity], "files not covered by any signature (added?): "+strings.Join(uncovered, ", "))
-	}
-	if !covered[sigsName] {
-		r.Warnings = append(r.Warnings, sigsName+" is not covered by a signature (further signatures can be added)")
-	}
-
-	if parsed == 0 {
-		r.add(CheckFormat, errors.New(strings.Join(errs[CheckFormat], "; ")), "")
-		for _, n := range all {
-			r.add(n, errors.New("not checked: no readable signature"), "")
-		}
-		return r.finish()
-	}
-	okReasons := map[string]string{
-		CheckFormat:      fmt.Sprintf("OFD package with %d seal signature(s) (GB/T 38540 v4)", len(sigs.Signatures)),
-		CheckSignature:   "SM2-with-SM3 signature over TBS_Sign verifies",
-		CheckSeal:        "seal maker's signature verifies; signer is in the seal's certificate list; signed within the seal's validity",
-		CheckChain:       "signer and seal maker certificates chain to a trusted root",
-		CheckSigningTime: "signing time is within the signer certificate's validity",
-		CheckIntegrity:   fmt.Sprintf("all %d files match their SM3 digests; no file added or removed", len(pkg.Names)),
-	}
-	for _, n := range append([]string{CheckFormat}, all...) {
-		if e := errs[n]; len(e) > 0 {
-			r.add(n, errors.New(strings.Join(e, "; ")), "")
-		} else {
-			r.add(n, nil, okReasons[n])
-		}
-	}
 	meta := map[string]string{}
 	for _, cd := range body.CustomDatas {
 		meta[cd.Name] = strings.TrimSpace(cd.Value)
@@ -227,54 +108,14 @@ func OFD(data []byte, opts Options) *Report {
 	if len(meta) > 0 {
 		r.Metadata = meta
 	}
-	if r.checkUsage(meta, covered["OFD.xml"], opts) {
+	if r.checkUsage(meta, d.covered["OFD.xml"], opts) {
 		if docErr != nil {
 			r.checkPrinted("", nil, fmt.Errorf("document root: %w", docErr))
 		} else {
 			r.checkPrinted(ofdPageText(pkg, docRoot, doc))
 		}
 	}
-	return r.finish()
-}
-
-func checkReferences(pkg *ofdsig.Package, sigName string, sx *ofdsig.SignatureXML, covered map[string]bool) error {
-	m := strings.TrimSpace(sx.SignedInfo.References.CheckMethod)
-	if m != signing.OIDSM3.String() && !strings.EqualFold(m, "sm3") {
-		return fmt.Errorf("unsupported CheckMethod %q", m)
-	}
-	refs := sx.SignedInfo.References.Reference
-	if len(refs) == 0 {
-		return errors.New("no References")
-	}
-	if len(refs) > len(pkg.Names)+1 {
-		return fmt.Errorf("%d references for %d files", len(refs), len(pkg.Names))
-	}
-	var problems []string
-	for _, ref := range refs {
-		n, err := ofdsig.Resolve(sigName, ref.FileRef)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		b, ok := pkg.Files[n]
-		if !ok {
-			problems = append(problems, n+" removed")
-			continue
-		}
-		want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(ref.CheckValue))
-		if err != nil || !bytes.Equal(want, signing.SM3(b)) {
-			problems = append(problems, n+" changed")
-			continue
-		}
-		covered[n] = true
-	}
-	if len(problems) > 0 {
-		if len(problems) > 5 {
-			problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
-		}
-		return errors.New(strings.Join(problems, ", "))
-	}
-	return nil
+	return r.finish().noteTrust(log)
 }
 
 func checkSeal(sv *ofdsig.SignatureValue, sx *ofdsig.SignatureXML, pageIDs map[string]bool) error {

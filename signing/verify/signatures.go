@@ -20,7 +20,14 @@ type SignatureReport struct {
 	// end of the file as it is.
 	CoversWholeFile *bool `json:"covers_whole_file,omitempty"`
 	// Covers says in words what the signature covers.
-	Covers      string     `json:"covers"`
+	Covers string `json:"covers"`
+	// ID is an OFD signature's ID in Signatures.xml, File its Signature.xml
+	// and Files the package files its references list, in their order.
+	ID    string   `json:"id,omitempty"`
+	File  string   `json:"file,omitempty"`
+	Files []string `json:"files,omitempty"`
+	// Seal is the name of an OFD signature's electronic seal.
+	Seal        string     `json:"seal,omitempty"`
 	SubFilter   string     `json:"sub_filter,omitempty"`
 	Signer      string     `json:"signer,omitempty"`
 	SignerSN    string     `json:"signer_serial,omitempty"`

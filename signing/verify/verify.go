@@ -119,6 +119,9 @@ type Report struct {
 	PrintedUsageValidFrom  string   `json:"printed_usage_valid_from,omitempty"`
 	PrintedUsageValidUntil string   `json:"printed_usage_valid_until,omitempty"`
 	Warnings               []string `json:"warnings,omitempty"`
+	// NotCovered lists the files of an OFD package that no signature's
+	// references cover (a warning for vendor seals; see docs/signing.md).
+	NotCovered []string `json:"not_covered,omitempty"`
 	// Verdict is VerdictValid, VerdictValidDevelopment or VerdictInvalid.
 	Verdict string `json:"verdict"`
 	// Trust is the root the (last) signer's chain ended in, when a chain
