@@ -44,7 +44,7 @@ type Copy struct {
 	Source string
 }
 
-// Refusal is a domain reason a re-stamp is refused; Code is stable.
+// Refusal is a domain reason an issue or a re-stamp is refused; Code is stable.
 type Refusal struct {
 	Code    string
 	Message string
