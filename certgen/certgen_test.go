@@ -108,6 +108,9 @@ func TestRecordValidation(t *testing.T) {
 		"gender":        strings.Replace(string(good), `"男"`, `"女"`, 1),
 		"trailing":      string(good) + "{}",
 		"no specialty":  strings.Replace(string(good), `"specialties": [`, `"specialties": [], "x": [`, 1),
+		"code with O":   strings.Replace(string(good), `"K7QM9XR2HT"`, `"K7QM9XR2HO"`, 1),
+		"code short":    strings.Replace(string(good), `"K7QM9XR2HT"`, `"K7QM9XR2H"`, 1),
+		"code lower":    strings.Replace(string(good), `"K7QM9XR2HT"`, `"k7qm9xr2ht"`, 1),
 	}
 	for name, rec := range cases {
 		if _, err := ParseRecord(strings.NewReader(rec)); err == nil || !errors.Is(err, ErrInvalid) {

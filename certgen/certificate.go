@@ -59,7 +59,11 @@ type Certificate struct {
 	IssueDate          registration.Date `json:"issue_date"`
 	LicenceID          string            `json:"licence_id"`           // GB/T 36904 identifier (证照标识)
 	VerifyURL          string            `json:"verify_url,omitempty"` // empty: derived from the renderer's base URL
-	Copy               *UsageCopy        `json:"copy,omitempty"`
+	// VerifyCode is the verification code (核验码, registration.NewVerifyCode)
+	// printed near the QR code and added to a derived verification URL as
+	// ?code=; a usage copy carries its certificate version's code.
+	VerifyCode string     `json:"verify_code,omitempty"`
+	Copy       *UsageCopy `json:"copy,omitempty"`
 }
 
 // ParseRecord decodes and validates a JSON certificate record. Unknown
@@ -189,6 +193,9 @@ func (c *Certificate) Validate() error {
 	}
 	if err := checkURL("verify_url", c.VerifyURL); err != nil {
 		return err
+	}
+	if c.VerifyCode != "" && !registration.ValidVerifyCode(c.VerifyCode) {
+		return invalid("verify_code", "not %d characters of %s", registration.VerifyCodeLen, registration.VerifyCodeAlphabet)
 	}
 	if cp := c.Copy; cp != nil {
 		if err := checkText("copy.serial", cp.Serial, true, 40); err != nil {

@@ -22,7 +22,8 @@ const ptPerMM = 72 / 25.4
 type Options struct {
 	// VerifyBaseURL is the public verification endpoint. A certificate without
 	// its own verify_url gets VerifyBaseURL + "/" + licence_id, a usage copy
-	// VerifyBaseURL + "/" + licence_id + "?copy=" + serial.
+	// VerifyBaseURL + "/" + licence_id + "?copy=" + serial; with a
+	// verification code, "?code=" + code comes first ("?code=…&copy=…").
 	VerifyBaseURL string
 	// SealPNG replaces the generated seal picture (a transparent PNG).
 	SealPNG []byte
@@ -134,8 +135,13 @@ func (r *Renderer) VerifyURL(c *Certificate) (string, error) {
 		return "", fmt.Errorf("%w: verify_url missing and no verification base URL configured", ErrInvalid)
 	}
 	u := strings.TrimRight(base, "/") + "/" + url.PathEscape(c.LicenceID)
+	sep := "?"
+	if c.VerifyCode != "" {
+		u += sep + "code=" + url.QueryEscape(c.VerifyCode)
+		sep = "&"
+	}
 	if c.Copy != nil {
-		u += "?copy=" + url.QueryEscape(c.Copy.Serial)
+		u += sep + "copy=" + url.QueryEscape(c.Copy.Serial)
 	}
 	return u, nil
 }
@@ -187,6 +193,7 @@ func (r *Renderer) values(c *Certificate, verify string) map[string]string {
 		"issue_date":           c.IssueDate.Chinese(),
 		"licence_id":           c.LicenceID,
 		"verify_url":           verify,
+		"verify_code":          c.VerifyCode,
 	}
 	if cp := c.Copy; cp != nil {
 		v["copy_serial"] = cp.Serial
@@ -203,6 +210,8 @@ func shown(when string, c *Certificate) bool {
 		return c.Copy != nil
 	case "original":
 		return c.Copy == nil
+	case "verify_code":
+		return c.VerifyCode != ""
 	}
 	return true
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ecert/ecert/registration"
 )
 
 const testBaseURL = "https://ecert.jst.ln.gov.cn/v"
@@ -85,4 +87,32 @@ func BenchmarkOFD(b *testing.B) {
 		n = len(out)
 	}
 	b.ReportMetric(float64(n), "bytes/doc")
+}
+
+func TestVerifyURL(t *testing.T) {
+	const lid = "1.2.156.3005.2.11100000000013338W001.11210000MB0123456K.2025000124.002.K"
+	cp := &UsageCopy{Serial: "C00ff", ValidFrom: registration.Date{Year: 2025, Month: 6, Day: 1}, ValidUntil: registration.Date{Year: 2025, Month: 11, Day: 27}}
+	tests := []struct {
+		name string
+		c    Certificate
+		want string
+	}{
+		{"no code", Certificate{LicenceID: lid}, testBaseURL + "/" + lid},
+		{"code", Certificate{LicenceID: lid, VerifyCode: "K7QM9XR2HT"}, testBaseURL + "/" + lid + "?code=K7QM9XR2HT"},
+		{"copy", Certificate{LicenceID: lid, Copy: cp}, testBaseURL + "/" + lid + "?copy=C00ff"},
+		{"copy with code", Certificate{LicenceID: lid, VerifyCode: "K7QM9XR2HT", Copy: cp}, testBaseURL + "/" + lid + "?code=K7QM9XR2HT&copy=C00ff"},
+		{"own URL kept", Certificate{LicenceID: lid, VerifyCode: "K7QM9XR2HT", VerifyURL: "https://x.example/v/1"}, "https://x.example/v/1"},
+	}
+	r := defaultRenderer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.VerifyURL(&tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("VerifyURL = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

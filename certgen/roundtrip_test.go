@@ -18,6 +18,9 @@ func fieldValues(c *Certificate, verify string) []string {
 	for _, s := range c.Specialties {
 		v = append(v, s.Name, s.ValidUntil.Chinese())
 	}
+	if c.VerifyCode != "" {
+		v = append(v, c.VerifyCode)
+	}
 	if cp := c.Copy; cp != nil {
 		v = append(v, "使用有效期："+cp.ValidFrom.Chinese()+"至"+cp.ValidUntil.Chinese(), cp.Serial, cp.Purpose)
 	}
@@ -89,6 +92,9 @@ func TestPDFQRCodeDecodes(t *testing.T) {
 		}
 		if c.Copy != nil && !strings.Contains(want, "copy="+c.Copy.Serial) {
 			t.Errorf("copy QR URL %q does not name the copy", want)
+		}
+		if c.VerifyURL == "" && !strings.Contains(want, "?code="+c.VerifyCode) {
+			t.Errorf("derived QR URL %q lacks the verification code %s", want, c.VerifyCode)
 		}
 	}
 }

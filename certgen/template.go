@@ -52,7 +52,7 @@ type Frame struct {
 	Stroke    string  `json:"stroke,omitempty"` // #RRGGBB
 	Fill      string  `json:"fill,omitempty"`
 	LineWidth float64 `json:"line_width,omitempty"` // mm
-	When      string  `json:"when,omitempty"`       // "", "copy" or "original"
+	When      string  `json:"when,omitempty"`       // "", "copy", "original" or "verify_code" (only with a code)
 }
 
 // Text is a line of text at a baseline position. Value may hold {field}
@@ -102,7 +102,7 @@ type SealStyle struct {
 var Fields = []string{
 	"holder_name", "gender", "birth_date", "id_number", "registration_no", "employer",
 	"employer_credit_code", "authority", "issue_date", "licence_id", "verify_url",
-	"copy_serial", "copy_valid_from", "copy_valid_until", "copy_purpose",
+	"verify_code", "copy_serial", "copy_valid_from", "copy_valid_until", "copy_purpose",
 	// list columns only:
 	"specialty", "specialty_valid_until", "index",
 }
@@ -161,8 +161,8 @@ func (t *Template) check() error {
 		return nil
 	}
 	checkWhen := func(what, w string) error {
-		if w != "" && w != "copy" && w != "original" {
-			return fmt.Errorf("%s: when %q is not copy or original", what, w)
+		if w != "" && w != "copy" && w != "original" && w != "verify_code" {
+			return fmt.Errorf("%s: when %q is not copy, original or verify_code", what, w)
 		}
 		return nil
 	}
