@@ -243,26 +243,10 @@ func File(data []byte, opts Options) *Report {
 	case FormatPDF:
 		return PDF(data, opts)
 	case FormatOFD:
-		opts, log := opts.logChains()
-		return OFD(data, opts).noteTrust(log)
+		return OFD(data, opts)
 	}
 	r := &Report{Format: FormatUnknown}
 	return r.failAll(errors.New("neither a PDF nor an OFD (zip) file"), CheckSignature, CheckChain, CheckSigningTime, CheckIntegrity)
-}
-
-// verifyChain checks that leaf chains to one of the configured roots, using
-// the other certificates as intermediates, and that leaf may sign
-// documents. The chain is validated at validationTime, never at the signing
-// time the signer claims (the last argument, unused): a claim is no reason
-// to trust an expired or not yet valid certificate.
-func verifyChain(leaf *smx509.Certificate, others []*smx509.Certificate, opts Options, _ time.Time) error {
-	if opts.chains == nil {
-		_, err := chainRoot(leaf, others, opts, validationTime(opts, nil))
-		return err
-	}
-	root, err := chainRoot(leaf, others, opts, opts.chains.at)
-	opts.chains.note(root, err)
-	return err
 }
 
 // trustedTimestamp is the time a verified RFC 3161 timestamp token over a
@@ -344,7 +328,10 @@ func (r *Report) noteTrust(log *chainLog) *Report {
 }
 
 // chainRoot checks that leaf chains to one of the configured roots at time
-// at and returns the root it ended in.
+// at, using the other certificates as intermediates, and that leaf may sign
+// documents; it returns the root the chain ended in. Callers pass
+// validationTime, never the signing time the signer claims: a claim is no
+// reason to trust an expired or not yet valid certificate.
 func chainRoot(leaf *smx509.Certificate, others []*smx509.Certificate, opts Options, at time.Time) (*smx509.Certificate, error) {
 	if len(opts.Roots) == 0 {
 		return nil, notChecked{"no trusted root configured"}
