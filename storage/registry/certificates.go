@@ -26,21 +26,27 @@ type Certificate struct {
 	IssuedAt          time.Time
 	StatusReason      string
 	StatusChangedAt   time.Time // zero while the status is the one it was issued with
+	// VerifyCode is the verification code (核验码) printed on this version
+	// and its usage copies; "" for a row that has none yet (recorded NULL).
+	VerifyCode string
 }
 
 // ErrConflict means a concurrent writer recorded the same thing first.
 var ErrConflict = errors.New("registry: conflict")
 
 const certColumns = `c.certificate_no, c.version, c.licence_id, c.registration_number, c.case_id, r.id_number, c.status,
-	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason, c.status_changed_at`
+	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason, c.status_changed_at, c.verify_code`
 
 func scanCertificate(row interface{ Scan(...any) error }) (Certificate, error) {
 	var c Certificate
 	var status string
 	var changed sql.NullTime
+	var code sql.NullString
 	err := row.Scan(&c.CertificateNo, &c.Version, &c.LicenceID, &c.RegistrationNo, &c.CaseID, &c.IDNumber, &status,
-		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason, &changed)
+		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason, &changed,
+		&code)
 	c.Status = registration.CertStatus(status)
+	c.VerifyCode = code.String
 	c.IssuedAt = c.IssuedAt.UTC()
 	if changed.Valid {
 		c.StatusChangedAt = changed.Time.UTC()
@@ -225,7 +231,7 @@ func (r *Registry) recordPostgres(ctx context.Context, c Certificate) error {
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
 		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC(),
 		string(registration.CertLapsed), now, supersedeReason(c),
-		issuedDetail(c))
+		issuedDetail(c), nullIfEmpty(c.VerifyCode))
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
 	}
@@ -246,8 +252,8 @@ func issuedDetail(c Certificate) string {
 // sqlAuditIssued as one PostgreSQL statement (recordPostgres).
 const sqlRecordPostgres = `WITH ins AS (
 		INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
-			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '')
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', $18)
 		RETURNING 1
 	), sup AS (
 		UPDATE certificates SET status = $14, status_changed_at = $15, status_reason = $16
@@ -261,8 +267,8 @@ const sqlRecordPostgres = `WITH ins AS (
 // RecordCertificate's statements on SQLite (sqlRecordPostgres is the three as one).
 const (
 	sqlInsertCertificate = `INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
-			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`
 	sqlSupersede = `UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
 			WHERE certificate_no = ? AND version < ? AND status = ?`
 	sqlAuditIssued = `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`
@@ -306,7 +312,8 @@ func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate)
 	ctx = context.WithoutCancel(ctx)
 	_, err := st.insert.ExecContext(ctx,
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
-		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC())
+		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC(),
+		nullIfEmpty(c.VerifyCode))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)

@@ -38,11 +38,7 @@ func TestMigrationToOneCopyPerDayKeepsOldDuplicates(t *testing.T) {
 					t.Fatal(res.Err)
 				}
 			}
-			if err := r.RecordCertificate(ctx, Certificate{CertificateNo: "C0001", Version: 1, LicenceID: "L-1",
-				RegistrationNo: recs[0].Registration.Number, CaseID: recs[0].CaseID, OFDKey: "o", OFDSHA256: "00",
-				PDFKey: "p", PDFSHA256: "00", SignerSerial: "1", IssuedAt: time.Now()}); err != nil {
-				t.Fatal(err)
-			}
+			insertV2Certificate(t, r, "C0001", "L-1", recs[0].Registration.Number, recs[0].CaseID)
 			// 2026-03-10 23:30 in China is 15:30 UTC; 2026-03-11 00:30 is 16:30 UTC the 10th.
 			old := []struct {
 				id, purpose string

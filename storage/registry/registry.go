@@ -256,7 +256,8 @@ func (r *Registry) migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("registry: migrate %s: %w", r.dialect, err)
 	}
-	return nil
+	_, err = r.backfillVerifyCodes(ctx)
+	return err
 }
 
 // migrationLock takes the cross-process lock that Migrate holds.
