@@ -59,7 +59,7 @@ Exit status: 0 allowed, 4 refused, 1 the check could not run.`,
 			if in.Qualifications, err = reg.Qualifications(cmd.Context(), idNumber); err != nil {
 				return err
 			}
-			p, err := global.policy()
+			p, err := conf.Policy()
 			if err != nil {
 				return err
 			}

@@ -34,14 +34,14 @@ writes them to <data-dir>/demo for you to open. Safe to run again.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			slog.Warn("demo mode: embedded defaults (SQLite registry, local files); not a production configuration", "database", global.databaseDSN())
+			slog.Warn("demo mode: embedded defaults (SQLite registry, local files); not a production configuration", "database", conf.DSN())
 			reg, err := openRegistry(ctx)
 			if err != nil {
 				return err
 			}
 			defer reg.Close()
 
-			fmt.Fprintf(out, "== 1. Import approved registrations (examples/approvals.ndjson → %s)\n", global.databaseDSN())
+			fmt.Fprintf(out, "== 1. Import approved registrations (examples/approvals.ndjson → %s)\n", conf.DSN())
 			s, err := runImport(ctx, reg, bytes.NewReader(examples.Approvals), int64(len(examples.Approvals)),
 				importOptions{batch: 500, stderr: out, rejects: io.Discard})
 			if err != nil {
@@ -49,7 +49,7 @@ writes them to <data-dir>/demo for you to open. Safe to run again.`,
 			}
 			fmt.Fprintf(out, "%d lines: %d new, %d already present, %d rejected (%.0f records/s)\n\n", s.Lines, s.Inserted, s.Duplicate, s.Rejected, s.Rate)
 
-			p, err := global.policy()
+			p, err := conf.Policy()
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ecert/ecert/internal/app"
+
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
@@ -24,7 +26,7 @@ import (
 // demoIssue issues the example approvals, re-stamps one certificate and verifies the files.
 func demoIssue(cmd *cobra.Command) error {
 	ctx, out := cmd.Context(), cmd.OutOrStdout()
-	a, err := openApp(ctx, cmd)
+	a, err := openApp(ctx, conf)
 	if err != nil {
 		return err
 	}
@@ -42,25 +44,25 @@ func demoIssue(cmd *cobra.Command) error {
 	for i := range fresh {
 		fresh[i].BusinessType, fresh[i].NoticeEnd = registration.Change, registration.Date{}
 	}
-	for _, r := range a.reg.Intake(ctx, fresh) {
+	for _, r := range a.Registry.Intake(ctx, fresh) {
 		if r.Err != nil {
 			return r.Err
 		}
 		cases = append(cases, r.CaseID)
 	}
 	fmt.Fprintf(out, "\n== 4. Issue certificates: render OFD + PDF, SM2-sign, store, record\n")
-	s := issueBatch(ctx, a.svc, cases, 4, false, io.Discard)
+	s := issueBatch(ctx, a.Service, cases, 4, false, io.Discard)
 	printIssueSummary(out, s, 3)
 	if s.Interrupted {
 		return &exitError{code: 130, err: errors.New("interrupted")}
 	}
 
-	dir := filepath.Join(global.DataDir, "demo")
+	dir := filepath.Join(conf.DataDir, "demo")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
 	today := registration.Today(time.Now())
-	active, expired, err := demoPick(cmd, a.reg, cases, today)
+	active, expired, err := demoPick(cmd, a.Registry, cases, today)
 	if err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func demoIssue(cmd *cobra.Command) error {
 	other := req
 	other.Purpose = "资格预审（演示）"
 	for press, r := range []issuance.RestampRequest{req, req, other} {
-		c, err := a.svc.Restamp(ctx, r)
+		c, err := a.Service.Restamp(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -85,7 +87,7 @@ func demoIssue(cmd *cobra.Command) error {
 		}
 	}
 	if expired.CertificateNo != "" {
-		_, err := a.svc.Restamp(ctx, issuance.RestampRequest{Holder: expired.IDNumber, CertificateNo: expired.CertificateNo, Format: "pdf"})
+		_, err := a.Service.Restamp(ctx, issuance.RestampRequest{Holder: expired.IDNumber, CertificateNo: expired.CertificateNo, Format: "pdf"})
 		var ref *issuance.Refusal
 		if errors.As(err, &ref) {
 			fmt.Fprintf(out, "press for expired registration %s: ✘ [%s] %s\n", expired.RegistrationNo, ref.Code, ref.Message)
@@ -102,7 +104,7 @@ func demoIssue(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	root, err := a.keys.Root()
+	root, err := a.Keys.Root()
 	if err != nil {
 		return err
 	}
@@ -152,8 +154,8 @@ func demoPick(cmd *cobra.Command, reg *registry.Registry, cases []string, today 
 	return active, expired, nil
 }
 
-func demoSave(cmd *cobra.Command, a *app, key, sha, path string) error {
-	rc, _, err := a.svc.Open(cmd.Context(), key, sha)
+func demoSave(cmd *cobra.Command, a *app.App, key, sha, path string) error {
+	rc, _, err := a.Service.Open(cmd.Context(), key, sha)
 	if err != nil {
 		return err
 	}

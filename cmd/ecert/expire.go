@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/storage/registry"
 )
@@ -50,32 +51,19 @@ has passed without an approved renewal is cancelled the next day. Run it daily
 	rootCmd.AddCommand(cmd)
 }
 
-// runExpiry cancels the registrations due for automatic cancellation on
-// today (their certificates become 04 注销 with them) and returns how many
-// were due and how many it cancelled.
+// runExpiry runs automatic cancellation on today and prints what a dry run
+// would do; it returns how many registrations were due and how many it
+// cancelled.
 func runExpiry(ctx context.Context, reg *registry.Registry, today registration.Date, dryRun bool, out io.Writer) (due, done int, err error) {
-	p, err := global.policy()
+	p, err := conf.Policy()
 	if err != nil {
 		return 0, 0, err
 	}
-	cands, err := reg.ActiveExpiredBefore(ctx, today)
-	if err != nil {
-		return 0, 0, err
-	}
-	list := registration.DueForCancellation(cands, today, p.Extensions)
-	for _, c := range list {
-		if dryRun {
+	list, done, err := issuance.Expire(ctx, reg, p, today, dryRun, slog.Default())
+	if dryRun {
+		for _, c := range list {
 			fmt.Fprintf(out, "would cancel %s as of %s (valid until %s)\n", c.Number, c.CancelOn, c.EffectiveValidUntil)
-			continue
-		}
-		changed, err := reg.CancelRegistration(ctx, c.Number, c.Reason, c.CancelOn, "scheduler")
-		if err != nil {
-			return len(list), done, err
-		}
-		if changed {
-			done++
-			slog.Info("registration cancelled automatically", "registration", c.Number, "valid_until", c.EffectiveValidUntil.String())
 		}
 	}
-	return len(list), done, nil
+	return len(list), done, err
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecert/ecert/internal/app"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -52,7 +54,7 @@ were refused or failed (listed); 1 the batch could not run; 130 interrupted.`,
 			if from == "" {
 				return errors.New("--from: required")
 			}
-			a, err := openApp(cmd.Context(), cmd)
+			a, err := openApp(cmd.Context(), conf)
 			if err != nil {
 				return err
 			}
@@ -62,11 +64,11 @@ were refused or failed (listed); 1 the batch could not run; 130 interrupted.`,
 				return err
 			}
 			if enqueue {
-				if len(backends.RedisAddrs) == 0 {
+				if len(conf.RedisAddrs) == 0 {
 					return errors.New("--enqueue needs the shared queue: set --redis-addrs")
 				}
 				for _, c := range cases {
-					if err := a.queue.Enqueue(cmd.Context(), c, nil); err != nil {
+					if err := a.Queue.Enqueue(cmd.Context(), c, nil); err != nil {
 						return fmt.Errorf("enqueue %s: %w", c, err)
 					}
 				}
@@ -77,7 +79,7 @@ were refused or failed (listed); 1 the batch could not run; 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			s := issueBatch(cmd.Context(), a.svc, cases, n, !quiet, cmd.ErrOrStderr())
+			s := issueBatch(cmd.Context(), a.Service, cases, n, !quiet, cmd.ErrOrStderr())
 			s.Rejected = rejected
 			printIssueSummary(cmd.OutOrStdout(), s, 0)
 			switch {
@@ -98,7 +100,7 @@ were refused or failed (listed); 1 the batch could not run; 130 interrupted.`,
 
 // intakeFile records the file's approvals ("-": stdin) and returns the case
 // ids of every good line (new or already recorded) in file order.
-func intakeFile(ctx context.Context, a *app, path string, stdin io.Reader, stderr io.Writer) ([]string, int, error) {
+func intakeFile(ctx context.Context, a *app.App, path string, stdin io.Reader, stderr io.Writer) ([]string, int, error) {
 	in, _, closeIn, err := openInput(path, stdin)
 	if err != nil {
 		return nil, 0, err
@@ -109,7 +111,7 @@ func intakeFile(ctx context.Context, a *app, path string, stdin io.Reader, stder
 	var batch []intake.Approval
 	var lines []int
 	flush := func() {
-		for i, r := range a.reg.Intake(ctx, batch) {
+		for i, r := range a.Registry.Intake(ctx, batch) {
 			if r.Err != nil {
 				rejected++
 				fmt.Fprintf(stderr, "line %d: %s\n", lines[i], intake.MaskIDNumbers(r.Err.Error()))
@@ -237,12 +239,12 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // issueWorkers resolves a --workers or --concurrency value: 0 means the
 // default for the configured store (issuance.DefaultWorkers).
-func issueWorkers(flag string, n int, a *app) (int, error) {
+func issueWorkers(flag string, n int, a *app.App) (int, error) {
 	switch {
 	case n < 0:
 		return 0, fmt.Errorf("%s: must be at least 1 (or 0 for the default)", flag)
 	case n == 0:
-		return issuance.DefaultWorkers(a.store), nil
+		return issuance.DefaultWorkers(a.Store), nil
 	}
 	return n, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecert/ecert/internal/app"
+
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
 	"github.com/ecert/ecert/storage/objectstore"
@@ -16,9 +18,9 @@ import (
 // Ctrl-C during `ecert issue` stops taking cases, lets started ones finish,
 // and a second run issues exactly the rest.
 func TestIssueBatchInterruptAndResume(t *testing.T) {
-	global.DataDir = t.TempDir()
-	global.Database = ""
-	a, err := openApp(context.Background(), nil)
+	conf.DataDir = t.TempDir()
+	conf.Database = ""
+	a, err := openApp(context.Background(), conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +28,7 @@ func TestIssueBatchInterruptAndResume(t *testing.T) {
 	const n = 40
 	recs := sampledata.Generate(n, sampledata.Options{Seed: 61, Base: registration.Today(time.Now()).AddDays(-30)})
 	var cases []string
-	for _, r := range a.reg.Intake(context.Background(), recs) {
+	for _, r := range a.Registry.Intake(context.Background(), recs) {
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
@@ -34,9 +36,9 @@ func TestIssueBatchInterruptAndResume(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan issueSummary)
-	go func() { done <- issueBatch(ctx, a.svc, cases, 2, false, io.Discard) }()
+	go func() { done <- issueBatch(ctx, a.Service, cases, 2, false, io.Discard) }()
 	for {
-		c, err := a.reg.Counts(context.Background())
+		c, err := a.Registry.Counts(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,11 +52,11 @@ func TestIssueBatchInterruptAndResume(t *testing.T) {
 	if !first.Interrupted || len(first.Failed) != 0 || first.Issued == 0 || first.Issued >= n {
 		t.Fatalf("interrupted run: %+v", first)
 	}
-	second := issueBatch(context.Background(), a.svc, cases, 2, false, io.Discard)
+	second := issueBatch(context.Background(), a.Service, cases, 2, false, io.Discard)
 	if second.Interrupted || len(second.Failed) != 0 || second.Skipped != first.Issued || second.Issued != n-first.Issued {
 		t.Fatalf("resumed run: %+v after %+v", second, first)
 	}
-	c, _ := a.reg.Counts(context.Background())
+	c, _ := a.Registry.Counts(context.Background())
 	if c["certificates"] != n {
 		t.Fatalf("%d certificates, want %d", c["certificates"], n)
 	}
@@ -63,31 +65,31 @@ func TestIssueBatchInterruptAndResume(t *testing.T) {
 // --fs-sync-each-file reaches the filesystem store, and issuing works in
 // that mode too.
 func TestIssueWithFsyncEachFile(t *testing.T) {
-	global.DataDir = t.TempDir()
-	global.Database = ""
-	backends.FSSyncEachFile = true
-	t.Cleanup(func() { backends.FSSyncEachFile = false })
-	a, err := openApp(context.Background(), nil)
+	conf.DataDir = t.TempDir()
+	conf.Database = ""
+	conf.FSSyncEachFile = true
+	t.Cleanup(func() { conf.FSSyncEachFile = false })
+	a, err := openApp(context.Background(), conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	fs, ok := a.store.(*objectstore.Filesystem)
+	fs, ok := a.Store.(*objectstore.Filesystem)
 	if !ok {
-		t.Fatalf("store %T, want the filesystem store", a.store)
+		t.Fatalf("store %T, want the filesystem store", a.Store)
 	}
 	if m := fs.SyncMode(); m != "fsync-each-file" {
 		t.Fatalf("filesystem store in mode %q, want fsync-each-file", m)
 	}
 	recs := sampledata.Generate(6, sampledata.Options{Seed: 62, Base: registration.Today(time.Now()).AddDays(-30)})
 	var cases []string
-	for _, r := range a.reg.Intake(context.Background(), recs) {
+	for _, r := range a.Registry.Intake(context.Background(), recs) {
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
 		cases = append(cases, r.CaseID)
 	}
-	s := issueBatch(context.Background(), a.svc, cases, 3, false, io.Discard)
+	s := issueBatch(context.Background(), a.Service, cases, 3, false, io.Discard)
 	if s.Issued != len(cases) || len(s.Failed) != 0 {
 		t.Fatalf("issue: %+v", s)
 	}
@@ -102,22 +104,22 @@ func TestIssueWorkersDefaultPerStore(t *testing.T) {
 	}
 	defer fs.Close()
 	cores := runtime.GOMAXPROCS(0)
-	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != min(64*cores, 512) {
+	if n, err := issueWorkers("--workers", 0, &app.App{Store: fs}); err != nil || n != min(64*cores, 512) {
 		t.Fatalf("filesystem default: %d, %v; want %d", n, err, min(64*cores, 512))
 	}
 	// Bounded on large machines.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(64))
-	if n, err := issueWorkers("--workers", 0, &app{store: fs}); err != nil || n != 512 {
+	if n, err := issueWorkers("--workers", 0, &app.App{Store: fs}); err != nil || n != 512 {
 		t.Fatalf("filesystem default on 64 cores: %d, %v; want 512", n, err)
 	}
 	runtime.GOMAXPROCS(cores)
-	if n, err := issueWorkers("--workers", 0, &app{store: nil}); err != nil || n != 4*cores {
+	if n, err := issueWorkers("--workers", 0, &app.App{Store: nil}); err != nil || n != 4*cores {
 		t.Fatalf("remote store default: %d, %v; want %d", n, err, 4*cores)
 	}
-	if n, err := issueWorkers("--workers", 5, &app{store: fs}); err != nil || n != 5 {
+	if n, err := issueWorkers("--workers", 5, &app.App{Store: fs}); err != nil || n != 5 {
 		t.Fatalf("explicit: %d, %v", n, err)
 	}
-	if _, err := issueWorkers("--concurrency", -1, &app{store: fs}); err == nil || !strings.Contains(err.Error(), "--concurrency") {
+	if _, err := issueWorkers("--concurrency", -1, &app.App{Store: fs}); err == nil || !strings.Contains(err.Error(), "--concurrency") {
 		t.Fatalf("negative: %v", err)
 	}
 }

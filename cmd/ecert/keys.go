@@ -5,29 +5,23 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ecert/ecert/signing"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/ecert/ecert/signing"
 )
 
 var keysFlags struct {
-	dir       string
 	authority string
 	province  string
 }
 
-func keyDir() string {
-	if keysFlags.dir != "" {
-		return keysFlags.dir
-	}
-	return filepath.Join(global.DataDir, "keys")
-}
+func keyDir() string { prod, _ := conf.KeyDirs(); return prod }
 
-func devKeyDir() string { return filepath.Join(global.DataDir, "dev-keys") }
+func devKeyDir() string { _, dev := conf.KeyDirs(); return dev }
 
 func init() {
 	keys := &cobra.Command{
@@ -37,7 +31,6 @@ func init() {
 			"Private keys are stored encrypted (PKCS#8, PBES2/AES-256) under --key-dir with the passphrase from\n" +
 			signing.EnvPassphrase + " or the file named by " + signing.EnvPassphraseFile + ".",
 	}
-	keys.PersistentFlags().StringVar(&keysFlags.dir, "key-dir", "", "key store directory (default <data-dir>/keys)")
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the root CA and the first issuing-authority certificate",

@@ -53,7 +53,7 @@ and a diagonal watermark. Exit code 2: bad arguments or record.`,
 					return &exitError{2, fmt.Errorf("render: %w", err)}
 				}
 			}
-			opt := certgen.Options{VerifyBaseURL: strings.TrimRight(backends.VerifyBaseURL, "/")}
+			opt := certgen.Options{VerifyBaseURL: strings.TrimRight(conf.VerifyBaseURL, "/")}
 			var r *certgen.Renderer
 			if tmplFile != "" {
 				t, err := certgen.LoadTemplate(os.DirFS(filepath.Dir(tmplFile)), filepath.Base(tmplFile))

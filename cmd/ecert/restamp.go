@@ -29,7 +29,7 @@ certificate was superseded or revoked, or its public notice has not ended.
 Exit status: 0 a copy was written; 4 refused; 1 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openApp(cmd.Context(), cmd)
+			a, err := openApp(cmd.Context(), conf)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ Exit status: 0 a copy was written; 4 refused; 1 error.`,
 			if err := waitAtStartBarrier(); err != nil {
 				return err
 			}
-			c, err := a.svc.Restamp(cmd.Context(), issuance.RestampRequest{Holder: holder, CertificateNo: certNo, Format: format, Purpose: purpose, Actor: "cli"})
+			c, err := a.Service.Restamp(cmd.Context(), issuance.RestampRequest{Holder: holder, CertificateNo: certNo, Format: format, Purpose: purpose, Actor: "cli"})
 			var ref *issuance.Refusal
 			if errors.As(err, &ref) {
 				fmt.Fprintf(cmd.OutOrStdout(), "✘ [%s] %s\n", ref.Code, ref.Message)
@@ -51,7 +51,7 @@ Exit status: 0 a copy was written; 4 refused; 1 error.`,
 			if out == "" {
 				return nil
 			}
-			rc, _, err := a.svc.Open(cmd.Context(), c.ObjectKey, c.SHA256)
+			rc, _, err := a.Service.Open(cmd.Context(), c.ObjectKey, c.SHA256)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
@@ -23,7 +25,6 @@ import (
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/objectstore"
 	"github.com/ecert/ecert/storage/registry"
-	"github.com/emmansun/gmsm/smx509"
 )
 
 var binary struct {
