@@ -8,6 +8,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -15,14 +16,17 @@ import (
 
 // Server is the configured HTTP API.
 type Server struct {
-	cfg    Config
-	deps   Deps
-	engine *gin.Engine
-	tokens *tokenVerifier
+	cfg     Config
+	deps    Deps
+	engine  *gin.Engine
+	tokens  *tokenVerifier
+	metrics *metrics
+	limiter *clientLimiter
 }
 
 // New builds the API from its configuration and the core services.
 func New(cfg Config, deps Deps) (*Server, error) {
+	gin.SetMode(gin.ReleaseMode)
 	cfg = cfg.withDefaults()
 	tv, err := newTokenVerifier(cfg.Tokens, cfg.Now)
 	if err != nil {
@@ -31,7 +35,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.APIKeys) == 0 {
 		return nil, errors.New("api: no API keys configured (APIKeys)")
 	}
-	s := &Server{cfg: cfg, deps: deps, tokens: tv}
+	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api: TrustedProxies: %w", err)
+	}
+	s := &Server{cfg: cfg, deps: deps, tokens: tv, metrics: newMetrics(), limiter: newClientLimiter(cfg.RateLimit)}
 	s.engine = s.routes()
 	return s, nil
 }
