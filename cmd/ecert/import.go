@@ -12,7 +12,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/ecert/ecert/intake"
+	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/storage/registry"
 )
 
@@ -121,7 +121,6 @@ func runImport(ctx context.Context, reg *registry.Registry, r io.Reader, size in
 	}
 	rejEnc := json.NewEncoder(opt.rejects)
 	reject := func(line int, reason string) {
-		reason = intake.MaskIDNumbers(reason) // the registry's messages name the case, and a case id may be one
 		s.Rejected++
 		if s.Rejected <= maxShownRejects {
 			_ = bar.Clear()
@@ -132,55 +131,25 @@ func runImport(ctx context.Context, reg *registry.Registry, r io.Reader, size in
 		}
 		_ = rejEnc.Encode(rejectedLine{Line: line, Reason: reason})
 	}
-	var pending []intake.Approval
-	var lines []int
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		for i, r := range reg.Intake(ctx, pending) {
-			switch r.Outcome {
-			case registry.Inserted:
-				s.Inserted++
-			case registry.Duplicate:
-				s.Duplicate++
-			default:
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				reject(lines[i], r.Err.Error())
-			}
-		}
-		pending, lines = pending[:0], lines[:0]
-		return nil
-	}
-	sc := intake.NewScanner(r)
-	for sc.Scan() {
-		if ctx.Err() != nil {
-			break
-		}
-		l := sc.Line()
+	err = issuance.Ingest(ctx, reg, r, issuance.IngestOptions{Batch: opt.batch}, func(l issuance.IngestedLine) error {
 		s.Lines++
 		_ = bar.Add(l.Bytes)
-		if l.Err != nil {
+		switch {
+		case l.Outcome == registry.Inserted:
+			s.Inserted++
+		case l.Outcome == registry.Duplicate:
+			s.Duplicate++
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
 			reject(l.No, l.Err.Error())
-			continue
 		}
-		pending = append(pending, l.Approval)
-		lines = append(lines, l.No)
-		if len(pending) >= opt.batch {
-			if err := flush(); err != nil {
-				return s, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
 		return s, err
 	}
 	_ = bar.Finish()
-	if err := sc.Err(); err != nil {
-		return s, fmt.Errorf("read input: %w", err)
-	}
 	if err := ctx.Err(); err != nil {
 		return s, errors.New("interrupted: records up to the last completed batch are recorded; run again to resume")
 	}

@@ -108,37 +108,18 @@ func intakeFile(ctx context.Context, a *app.App, path string, stdin io.Reader, s
 	defer closeIn()
 	var cases []string
 	rejected := 0
-	var batch []intake.Approval
-	var lines []int
-	flush := func() {
-		for i, r := range a.Registry.Intake(ctx, batch) {
-			if r.Err != nil {
-				rejected++
-				fmt.Fprintf(stderr, "line %d: %s\n", lines[i], intake.MaskIDNumbers(r.Err.Error()))
-				continue
-			}
-			cases = append(cases, r.CaseID)
-		}
-		batch, lines = batch[:0], lines[:0]
-	}
-	sc := intake.NewScanner(in)
-	for sc.Scan() && ctx.Err() == nil {
-		l := sc.Line()
-		if l.Err != nil {
+	err = issuance.Ingest(ctx, a.Registry, in, issuance.IngestOptions{Batch: 500}, func(l issuance.IngestedLine) error {
+		if l.Rejected() {
 			rejected++
 			if rejected <= maxShownRejects {
 				fmt.Fprintf(stderr, "line %d: %v\n", l.No, l.Err)
 			}
-			continue
+			return nil
 		}
-		batch = append(batch, l.Approval)
-		lines = append(lines, l.No)
-		if len(batch) == 500 {
-			flush()
-		}
-	}
-	flush()
-	if err := sc.Err(); err != nil {
+		cases = append(cases, l.CaseID)
+		return nil
+	})
+	if err != nil {
 		return nil, rejected, err
 	}
 	return cases, rejected, ctx.Err()
