@@ -182,8 +182,9 @@ func (s *Service) inForce(reg *registration.Registration, today registration.Dat
 		fmt.Sprintf("%s，已届满，%s 不能签发电子注册证书；只能申报重新注册", until, today)}
 }
 
-// document builds the rendering input of a certificate version.
-func (s *Service) document(a *intake.Approval, reg *registration.Registration, licence string, issued registration.Date) *certgen.Certificate {
+// document builds the rendering input of a certificate version with its
+// verification code (printed, and in the QR URL).
+func (s *Service) document(a *intake.Approval, reg *registration.Registration, licence, code string, issued registration.Date) *certgen.Certificate {
 	id, _ := registration.ParseIDNumber(a.Person.IDNumber)
 	doc := &certgen.Certificate{
 		HolderName:         a.Person.Name,
@@ -196,6 +197,7 @@ func (s *Service) document(a *intake.Approval, reg *registration.Registration, l
 		Authority:          s.cfg.Authority.Name,
 		IssueDate:          issued,
 		LicenceID:          licence,
+		VerifyCode:         code,
 	}
 	for _, sp := range reg.Specialties {
 		doc.Specialties = append(doc.Specialties, certgen.Specialty{Name: sp.Name, ValidUntil: sp.ValidUntil})
@@ -209,7 +211,13 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 	if err := lid.Validate(); err != nil {
 		return registry.Certificate{}, fmt.Errorf("licence id for %s: %w: %w", certNo, err, ErrPermanent)
 	}
-	doc := s.document(a, reg, lid.String(), registration.Today(now))
+	// A fresh code per version, drawn before rendering: it is printed and
+	// signed with the certificate, and recorded with its row.
+	code, err := registration.NewVerifyCode()
+	if err != nil {
+		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
+	}
+	doc := s.document(a, reg, lid.String(), code, registration.Today(now))
 	meta := map[string]string{signing.MetaCertificateNo: lid.String(), signing.MetaKind: "original"}
 	files, err := s.renderAndSign(ctx, doc, now, meta)
 	if err != nil {
@@ -226,7 +234,7 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 		CertificateNo: certNo, Version: version, LicenceID: lid.String(), RegistrationNo: reg.Number, CaseID: a.CaseID,
 		IDNumber: a.Person.IDNumber, Status: registration.CertValid,
 		OFDKey: keys["ofd"].Key, OFDSHA256: keys["ofd"].SHA256, PDFKey: keys["pdf"].Key, PDFSHA256: keys["pdf"].SHA256,
-		SignerSerial: s.signerSN, IssuedAt: now.UTC(),
+		SignerSerial: s.signerSN, IssuedAt: now.UTC(), VerifyCode: code,
 	}
 	if a.BusinessType.NeedsPublicNotice() {
 		c.DownloadableFrom = a.NoticeEnd.AddDays(1)

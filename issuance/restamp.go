@@ -300,7 +300,9 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 	copyID := "C" + hex.EncodeToString(rb[:])
 	from, until := copyWindow(now, s.cfg.CopyValidity, effective)
 	lastDay := registration.Today(until.Add(-time.Nanosecond))
-	doc := s.document(&a, &reg, cert.LicenceID, registration.Today(cert.IssuedAt))
+	// A copy prints its certificate version's code: the public lookup
+	// answers for that version, and the copy's QR URL names the copy too.
+	doc := s.document(&a, &reg, cert.LicenceID, cert.VerifyCode, registration.Today(cert.IssuedAt))
 	doc.Copy = &certgen.UsageCopy{Serial: copyID, ValidFrom: registration.Today(from), ValidUntil: lastDay, Purpose: req.Purpose}
 	meta := map[string]string{
 		signing.MetaCertificateNo:       cert.LicenceID,
