@@ -1,13 +1,16 @@
 package issuance_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing/verify"
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // TestDocumentStatusFollowsTheRegistry walks one certificate through its
@@ -95,5 +98,55 @@ func TestDocumentStatusExpiredRegistration(t *testing.T) {
 	st, err := issuance.DocumentStatus(ctx, e.reg, registration.DefaultPolicy(), later, res.Certificate.LicenceID, "")
 	if err != nil || st.Certificate != verify.StateCurrent || st.Registration != verify.RegistrationExpired {
 		t.Fatalf("a year after the registration ended: %+v, %v", st, err)
+	}
+}
+
+// The verifier with the registry at hand: an issued file is valid while
+// current and "not current" once superseded; without a registry the report
+// says status was not checked and stays valid.
+func TestVerifyWithStatus(t *testing.T) {
+	e := newEnv(t, backends{})
+	ctx := context.Background()
+	a := approvals(1, 54)[0]
+	a.BusinessType, a.NoticeEnd = registration.Change, registration.Date{}
+	e.intake(t, []intake.Approval{a})
+	first, err := e.svc.Issue(ctx, a.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := e.keys.Root()
+	opts := verify.Options{Roots: []*smx509.Certificate{root}, Now: e.clock.Now,
+		Status: func(licence, copyID string) (verify.Status, error) {
+			return issuance.DocumentStatus(ctx, e.reg, registration.DefaultPolicy(), registration.Today(e.clock.Now()), licence, copyID)
+		}}
+	pdf := e.read(t, first.Certificate.PDFKey, first.Certificate.PDFSHA256)
+	if r := verify.File(pdf, opts); !r.OK || r.Status == nil || !r.Status.Checked || r.Status.Certificate != verify.StateCurrent {
+		t.Fatalf("current certificate: %+v", r)
+	}
+	offline := opts
+	offline.Status = nil
+	if r := verify.File(pdf, offline); !r.OK || r.Status == nil || r.Status.Checked || r.Status.Reason != verify.NoRegistry {
+		t.Fatalf("without a registry: ok %v status %+v", r.OK, r.Status)
+	}
+	renew := a
+	renew.CaseID, renew.BusinessType = a.CaseID+"-R", registration.Renewal
+	renew.Registration.ValidFrom = a.Registration.ValidUntil.AddDays(1)
+	renew.Registration.ValidUntil = a.Registration.ValidUntil.AddYears(3)
+	for i := range renew.Registration.Specialties {
+		renew.Registration.Specialties[i].ValidUntil = renew.Registration.ValidUntil
+	}
+	e.intake(t, []intake.Approval{renew})
+	if _, err := e.svc.Issue(ctx, renew.CaseID); err != nil {
+		t.Fatal(err)
+	}
+	r := verify.File(pdf, opts)
+	c, _ := r.Check(verify.CheckStatus)
+	if r.OK || r.Verdict != verify.VerdictNotCurrent || c.OK || !strings.Contains(c.Reason, "superseded") {
+		t.Fatalf("superseded certificate: verdict %s, status check %+v", r.Verdict, c)
+	}
+	tampered := bytes.Clone(pdf)
+	tampered[len(tampered)/2] ^= 1
+	if r := verify.File(tampered, opts); r.Verdict != verify.VerdictInvalid || r.Status.Checked {
+		t.Fatalf("tampered file: verdict %s, status %+v", r.Verdict, r.Status)
 	}
 }

@@ -14,9 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/ecert/ecert/issuance"
+	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/verify"
-	"github.com/emmansun/gmsm/smx509"
+	"github.com/ecert/ecert/storage/registry"
 )
 
 // verifyFlags are the flags of ecert verify.
@@ -69,6 +73,12 @@ func runVerify(cmd *cobra.Command, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	opts := verify.Options{Roots: roots}
+	status, closeStatus, err := registryStatus(cmd)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer closeStatus()
+	opts.Status = status
 	out := cmd.OutOrStdout()
 	single := len(args) == 1 && len(files) == 1 && files[0] == args[0]
 	var all []verified
@@ -352,11 +362,16 @@ func printReport(w io.Writer, file, trustSrc string, r *verify.Report) {
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
+	if r.Status != nil && !r.Status.Checked {
+		fmt.Fprintf(w, "  %s\n", r.Status.Reason)
+	}
 	switch r.Verdict {
 	case verify.VerdictValid:
 		fmt.Fprintln(w, "VALID: all checks passed")
 	case verify.VerdictValidDevelopment:
 		fmt.Fprintln(w, "VALID (development root — not for production): all checks passed, but the chain ends in an ecert development root, which certifies nothing")
+	case verify.VerdictNotCurrent:
+		fmt.Fprintf(w, "NOT CURRENT: genuine and intact, but no longer in force: %s\n", failures(r))
 	default:
 		fmt.Fprintf(w, "INVALID: %s\n", failures(r))
 	}
@@ -380,4 +395,33 @@ func printChecks(w io.Writer, indent string, checks []verify.Check) {
 		}
 		fmt.Fprintf(w, "%s%s %-15s %s\n", indent, mark, c.Name, c.Reason)
 	}
+}
+
+// registryStatus returns the registry lookup for the status check when the
+// command names a registry (--data-dir or --database, on the command line
+// or in the environment), opened read-only. Without one the reports say
+// that status was not checked.
+func registryStatus(cmd *cobra.Command) (verify.StatusFunc, func(), error) {
+	none := func() {}
+	if !cmd.Flags().Changed("data-dir") && !cmd.Flags().Changed("database") {
+		return nil, none, nil
+	}
+	dsn := conf.DSN()
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, none, nil // a data directory with keys only: status is not checked
+		}
+	}
+	policy, err := conf.Policy()
+	if err != nil {
+		return nil, none, err
+	}
+	ctx := cmd.Context()
+	reg, err := registry.Open(ctx, dsn, registry.Options{SkipMigrate: true})
+	if err != nil {
+		return nil, none, fmt.Errorf("registry for the status check: %w", err)
+	}
+	return func(licence, copyID string) (verify.Status, error) {
+		return issuance.DocumentStatus(ctx, reg, policy, registration.Today(time.Now()), licence, copyID)
+	}, func() { reg.Close() }, nil
 }

@@ -3,6 +3,8 @@ package verify
 import (
 	"fmt"
 	"time"
+
+	"github.com/ecert/ecert/signing"
 )
 
 // CheckStatus is the issuer registry's word on the document today: is the
@@ -54,6 +56,55 @@ type StatusFunc func(licenceID, copyID string) (Status, error)
 
 // NoRegistry is the reason given when a verifier has no registry at hand.
 const NoRegistry = "status not checked: no registry configured (the signatures say what was issued, not whether it is still in force)"
+
+// applyStatus adds the status check when opts can reach a registry, and
+// otherwise records that status was not checked (which does not fail the
+// report: a verifier offline still learns whether the file is genuine).
+func (r *Report) applyStatus(opts Options) {
+	if !r.OK {
+		// Signed data that does not verify names nothing worth asking about.
+		r.Status = &Status{Reason: "status not checked: the document itself did not verify"}
+		return
+	}
+	if opts.Status == nil {
+		r.Status = &Status{Reason: NoRegistry}
+		return
+	}
+	licence, copyID := r.Metadata[signing.MetaCertificateNo], r.Metadata[signing.MetaCopyID]
+	if p := r.Metadata[signing.MetaParentCertificateNo]; copyID != "" && p != "" {
+		licence = p
+	}
+	if licence == "" {
+		r.Status = &Status{Reason: "status not checked: the document names no licence identifier"}
+		r.add(CheckStatus, fmt.Errorf("the document names no licence identifier"), "")
+		return
+	}
+	st, err := opts.Status(licence, copyID)
+	if err != nil {
+		r.Status = &Status{Reason: "status not checked: " + err.Error()}
+		r.add(CheckStatus, fmt.Errorf("registry unavailable: %v", err), "")
+		return
+	}
+	st.Checked = true
+	r.Status = &st
+	r.add(CheckStatus, st.problem(), st.summary())
+}
+
+// onlyStatusFailed reports whether the status check is the only failing
+// one: the document is genuine, but no longer in force.
+func (r *Report) onlyStatusFailed() bool {
+	failed := false
+	for _, c := range r.Checks {
+		if c.OK {
+			continue
+		}
+		if c.Name != CheckStatus {
+			return false
+		}
+		failed = true
+	}
+	return failed
+}
 
 // problem says why the document is not in force today, or nil.
 func (st Status) problem() error {

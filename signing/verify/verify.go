@@ -59,6 +59,10 @@ const (
 	VerdictValidDevelopment = "valid-development-root"
 	// VerdictInvalid: a check failed or could not run.
 	VerdictInvalid = "invalid"
+	// VerdictNotCurrent: the document is genuine and intact, but the
+	// issuer's registry says it is no longer in force (superseded,
+	// cancelled, revoked, or its registration ended).
+	VerdictNotCurrent = "not-current"
 )
 
 // Validation bases: the time certificates were validated at.
@@ -136,6 +140,9 @@ type Report struct {
 	// Signatures reports each signature on its own, in signing order
 	// (PDF); the checks above are their conjunction.
 	Signatures []SignatureReport `json:"signatures,omitempty"`
+	// Status is the issuer registry's word on the document today, or why
+	// it was not asked (File only).
+	Status *Status `json:"status,omitempty"`
 }
 
 // Options configure verification.
@@ -146,6 +153,11 @@ type Options struct {
 	// validated at and for refusing signing times in the future; time.Now
 	// when nil.
 	Now func() time.Time
+
+	// Status, when set, asks the issuer's registry whether the document is
+	// still in force (File adds the "status" check); without it the report
+	// says status was not checked.
+	Status StatusFunc
 
 	// chains, when set, records where each chain check ended.
 	chains *chainLog
@@ -191,6 +203,8 @@ func (r *Report) finish() *Report {
 
 func (r *Report) setVerdict() {
 	switch {
+	case !r.OK && r.onlyStatusFailed():
+		r.Verdict = VerdictNotCurrent
 	case !r.OK:
 		r.Verdict = VerdictInvalid
 	case r.Trust != nil && r.Trust.Development:
@@ -239,13 +253,18 @@ func Sniff(data []byte) string {
 
 // File verifies data as whatever format Sniff finds.
 func File(data []byte, opts Options) *Report {
+	var r *Report
 	switch Sniff(data) {
 	case FormatPDF:
-		return PDF(data, opts)
+		r = PDF(data, opts)
 	case FormatOFD:
-		return OFD(data, opts)
+		r = OFD(data, opts)
 	}
-	r := &Report{Format: FormatUnknown}
+	if r != nil {
+		r.applyStatus(opts)
+		return r.finish()
+	}
+	r = &Report{Format: FormatUnknown}
 	return r.failAll(errors.New("neither a PDF nor an OFD (zip) file"), CheckSignature, CheckChain, CheckSigningTime, CheckIntegrity)
 }
 
