@@ -38,7 +38,9 @@ type IngestedLine struct {
 }
 
 // Rejected reports whether the line was not recorded.
-func (l IngestedLine) Rejected() bool { return l.Outcome != registry.Inserted && l.Outcome != registry.Duplicate }
+func (l IngestedLine) Rejected() bool {
+	return l.Outcome != registry.Inserted && l.Outcome != registry.Duplicate
+}
 
 // Ingest reads approvals as NDJSON from r and records them idempotently by
 // case id, calling emit for every line in order as soon as it is decided: a
@@ -116,4 +118,3 @@ type maskedError struct{ err error }
 
 func (e maskedError) Error() string { return intake.MaskIDNumbers(e.err.Error()) }
 func (e maskedError) Unwrap() error { return e.err }
-
