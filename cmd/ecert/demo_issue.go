@@ -113,18 +113,21 @@ func demoIssue(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		rep := verify.File(b, verify.Options{Roots: []*smx509.Certificate{root}})
-		verdict := "VALID"
-		if !rep.OK {
+		rep := verify.File(b, verify.Options{Roots: []*smx509.Certificate{root}, Status: func(licence, copyID string) (verify.Status, error) {
+			return issuance.DocumentStatus(ctx, a.Registry, a.Policy, registration.Today(time.Now()), licence, copyID)
+		}})
+		verdict := map[string]string{verify.VerdictValid: "VALID", verify.VerdictValidDevelopment: "VALID (development root, not for production)",
+			verify.VerdictNotCurrent: "NOT CURRENT"}[rep.Verdict]
+		if verdict == "" {
 			verdict = "INVALID"
 		}
-		fmt.Fprintf(out, "%-7s %s (%d checks", verdict, path, len(rep.Checks))
+		fmt.Fprintf(out, "%s: %s (%d checks incl. status in the registry", verdict, path, len(rep.Checks))
 		if rep.UsageValidUntil != "" {
 			fmt.Fprintf(out, "; usage copy valid %s to %s", rep.UsageValidFrom, rep.UsageValidUntil)
 		}
 		fmt.Fprintln(out, ")")
 	}
-	fmt.Fprintf(out, "\nOpen the files in %s, or check one with: ecert verify %s (go run ./cmd/ecert verify …)\n", dir, copyFile)
+	fmt.Fprintf(out, "\nOpen the files in %s, or check one with: go run ./cmd/ecert --data-dir %s verify --allow-development %s\n", dir, conf.DataDir, copyFile)
 	return nil
 }
 

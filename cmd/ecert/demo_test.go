@@ -28,7 +28,7 @@ func TestDemoRunsOnEmbeddedDefaults(t *testing.T) {
 		if len(presses) != 3 || presses[0][1] != presses[1][1] || presses[2][1] == presses[0][1] {
 			t.Errorf("demo run %d: presses %v; want the same copy twice, then another for the other purpose", run, presses)
 		}
-		if n := strings.Count(out, "VALID   "); n != 3 || strings.Contains(out, "INVALID") {
+		if n := strings.Count(out, "VALID (development root, not for production): "); n != 3 || strings.Contains(out, "INVALID") {
 			t.Errorf("demo run %d: %d files verified valid, want 3\n%s", run, n, out)
 		}
 		checkDemoSummary(t, run, out)
