@@ -229,3 +229,13 @@ func problemOf(t *testing.T, w *httptest.ResponseRecorder) Problem {
 	}
 	return p
 }
+
+func httptestRequest(ctx context.Context, method, path string, header map[string]string) *http.Request {
+	r := httptest.NewRequest(method, path, nil).WithContext(ctx)
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	return r
+}
+
+func newDiscardRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
