@@ -94,10 +94,10 @@ func newEnv(t *testing.T, mod ...func(*Config, *Deps)) *env {
 	t.Helper()
 	e := &env{t: t, holder: &fakeHolder{}, auditor: &fakeAuditor{}, logs: &syncBuffer{}}
 	cfg := Config{
-		APIKeys: []APIKey{NewAPIKey("portal", testAPIKey)},
-		Tokens:  TokenConfig{PublicKeysPEM: portalKeys(t).pubPEM, Issuer: testIssuer, Audience: testAudience},
-		Logger:  slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:     func() time.Time { return testNow },
+		APIKeys:   []APIKey{NewAPIKey("portal", testAPIKey)},
+		Tokens:    TokenConfig{PublicKeysPEM: portalKeys(t).pubPEM, Issuer: testIssuer, Audience: testAudience},
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:       func() time.Time { return testNow },
 		RateLimit: RateLimit{PerSecond: 1000, Burst: 1000},
 	}
 	deps := Deps{Intake: &fakeIntake{}, Cases: fakeCases{}, Eligibility: fakeEligibility{}, Revoker: fakeRevoker{},
