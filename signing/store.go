@@ -430,9 +430,11 @@ func Open(ctx context.Context, keyDir, devDir string, log *slog.Logger) (*Store,
 	return s, nil
 }
 
-// hasKeys reports whether dir holds any part of a key store: a half-made
+// HasKeys reports whether dir holds any part of a key store: a half-made
 // or damaged production store is still production, never a place for a
-// development CA.
+// development CA (or a development portal).
+func HasKeys(dir string) (bool, error) { return hasKeys(dir) }
+
 func hasKeys(dir string) (bool, error) {
 	for _, name := range []string{"root.pem", "root.key", "current", "issuers"} {
 		_, err := os.Stat(filepath.Join(dir, name))

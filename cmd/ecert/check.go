@@ -2,15 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
-	"github.com/ecert/ecert/storage/registry"
 )
 
 const exitRefused = 4
@@ -36,15 +35,15 @@ Exit status: 0 allowed, 4 refused, 1 the check could not run.`,
 			if err != nil {
 				return fmt.Errorf("--type: %w", err)
 			}
-			in := registration.CheckInput{Type: bt, Account: registration.AccountKind(account), IDNumber: idNumber, Specialty: specialty}
-			in.SubmittedOn = registration.Today(time.Now())
+			q := issuance.EligibilityQuery{Type: bt, Account: registration.AccountKind(account), IDNumber: idNumber,
+				RegistrationNo: regNo, Specialty: specialty, SubmittedOn: registration.Today(time.Now())}
 			if on != "" {
-				if in.SubmittedOn, err = registration.ParseDate(on); err != nil {
+				if q.SubmittedOn, err = registration.ParseDate(on); err != nil {
 					return fmt.Errorf("--on: %w", err)
 				}
 			}
 			if approval != "" {
-				if in.QuotedApprovalDate, err = registration.ParseDate(approval); err != nil {
+				if q.QuotedApprovalDate, err = registration.ParseDate(approval); err != nil {
 					return fmt.Errorf("--approval-date: %w", err)
 				}
 			}
@@ -53,17 +52,14 @@ Exit status: 0 allowed, 4 refused, 1 the check could not run.`,
 				return err
 			}
 			defer reg.Close()
-			if in.Registration, err = findRegistration(cmd, reg, idNumber, regNo); err != nil {
-				return err
-			}
-			if in.Qualifications, err = reg.Qualifications(cmd.Context(), idNumber); err != nil {
-				return err
-			}
 			p, err := conf.Policy()
 			if err != nil {
 				return err
 			}
-			v := registration.Check(in, p)
+			v, _, err := issuance.CheckEligibility(cmd.Context(), reg, p, q)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetEscapeHTML(false)
@@ -92,27 +88,6 @@ Exit status: 0 allowed, 4 refused, 1 the check could not run.`,
 	_ = cmd.MarkFlagRequired("type")
 	_ = cmd.MarkFlagRequired("id-number")
 	rootCmd.AddCommand(cmd)
-}
-
-func findRegistration(cmd *cobra.Command, reg *registry.Registry, idNumber, number string) (*registration.Registration, error) {
-	if number != "" {
-		r, err := reg.Registration(cmd.Context(), number)
-		if errors.Is(err, registry.ErrNotFound) {
-			return nil, nil
-		}
-		return &r, err
-	}
-	regs, err := reg.RegistrationsOf(cmd.Context(), idNumber)
-	if err != nil {
-		return nil, err
-	}
-	switch len(regs) {
-	case 0:
-		return nil, nil
-	case 1:
-		return &regs[0], nil
-	}
-	return nil, fmt.Errorf("the applicant holds %d registrations: name one with --registration", len(regs))
 }
 
 func printVerdict(w io.Writer, v registration.Verdict) {

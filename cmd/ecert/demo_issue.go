@@ -18,7 +18,6 @@ import (
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
-	"github.com/ecert/ecert/sampledata"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
 )
@@ -40,10 +39,7 @@ func demoIssue(cmd *cobra.Command) error {
 	}
 	// The shipped examples age; a few approvals dated relative to today keep
 	// the re-stamp part of the demo working in any year.
-	fresh := sampledata.Generate(5, sampledata.Options{Seed: 2026, Prefix: "DEMO", Base: registration.Today(time.Now()).AddDays(-60)})
-	for i := range fresh {
-		fresh[i].BusinessType, fresh[i].NoticeEnd = registration.Change, registration.Date{}
-	}
+	fresh := demoFresh()
 	for _, r := range a.Registry.Intake(ctx, fresh) {
 		if r.Err != nil {
 			return r.Err

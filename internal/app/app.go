@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ecert/ecert/certgen"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/issuance/queue"
@@ -150,7 +152,9 @@ type App struct {
 	Queue    queue.Queue
 	Keys     *signing.Store
 	Service  *issuance.Service
-	closers  []func() error
+	// Metrics gathers the core's Prometheus metrics (ecert_issue_total, …).
+	Metrics *prometheus.Registry
+	closers []func() error
 }
 
 // Close releases every part, in the reverse order of opening.
@@ -266,8 +270,10 @@ func (a *App) openService(ctx context.Context, c Config) error {
 	if c.AuthorityCode != "" {
 		auth.Code = c.AuthorityCode
 	}
+	a.Metrics = prometheus.NewRegistry()
 	a.Service, err = issuance.New(ctx, issuance.Config{Authority: auth, CopyValidity: c.CopyValidity, Policy: a.Policy,
 		Logger: log, BackendRetry: c.BackendRetry},
-		issuance.Deps{Registry: a.Registry, Store: a.Store, Cache: a.Cache, Renderer: rnd, Signer: signer})
+		issuance.Deps{Registry: a.Registry, Store: a.Store, Cache: a.Cache, Renderer: rnd, Signer: signer,
+			Metrics: issuance.NewMetrics(a.Metrics)})
 	return err
 }
