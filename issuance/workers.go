@@ -39,7 +39,11 @@ func RunWorkers(ctx context.Context, q queue.Queue, svc Issuer, n int, log *slog
 		g.Go(func() error {
 			err := q.Consume(ctx, ConsumerName(i), func(jctx context.Context, job queue.Job) error {
 				res, err := svc.Issue(jctx, job.CaseID)
-				if err != nil {
+				var ref *Refusal
+				switch {
+				case errors.As(err, &ref): // the domain's answer, not a fault
+					log.Info("issue refused", "case", job.CaseID, "code", ref.Code, "reason", ref.Message)
+				case err != nil:
 					log.Warn("issue failed", "case", job.CaseID, "attempt", job.Attempt, "err", err)
 				}
 				if done != nil {
