@@ -62,6 +62,10 @@ type Registry struct {
 	// commit (SQLite only); pmu guards it.
 	pmu     sync.Mutex
 	pending []*recordRequest
+	// apending holds Audit entries waiting for the next group commit
+	// (SQLite only); amu guards it.
+	amu      sync.Mutex
+	apending []*auditRequest
 	// stmts holds the hot queries prepared once (query text -> *sql.Stmt);
 	// database/sql prepares each on a connection the first time it runs
 	// there and keeps it. SQLite otherwise compiled every query on every
@@ -384,10 +388,14 @@ func (r *Registry) txLocked(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// Audit appends one entry to the audit log.
+// Audit appends one entry to the audit log. On SQLite, entries written
+// at the same time are committed together (see auditGrouped).
 func (r *Registry) Audit(ctx context.Context, actor, action, subject, detail string) error {
-	_, err := r.db.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
-		r.now().UTC(), actor, action, subject, detail)
+	e := AuditEntry{At: r.now().UTC(), Actor: actor, Action: action, Subject: subject, Detail: detail}
+	if r.dialect == SQLite {
+		return r.auditGrouped(ctx, e)
+	}
+	_, err := r.db.ExecContext(ctx, r.q(auditInsert), e.At, e.Actor, e.Action, e.Subject, e.Detail)
 	if err != nil {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
