@@ -1,4 +1,4 @@
-.PHONY: test build demo services-up services-down fuzz bench
+.PHONY: test build demo services-up services-down fuzz bench load
 
 build:
 	go build -o bin/ecert ./cmd/ecert
@@ -19,3 +19,11 @@ services-down:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) load
+
+## load: the HTTP service under load on loopback (docs/api.md#load): embedded defaults, then
+## PostgreSQL + MinIO + Redis when scripts/services.sh has started them
+load: build
+	go run ./cmd/ecert-load -ecert bin/ecert -backend embedded $(LOADFLAGS)
+	if [ -f /tmp/ecert-dev-services/env ]; then . /tmp/ecert-dev-services/env && \
+		go run ./cmd/ecert-load -ecert bin/ecert -backend services $(LOADFLAGS); fi
