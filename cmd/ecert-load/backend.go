@@ -52,7 +52,7 @@ func servicesBackend(ctx context.Context, c app.Config) (backend, error) {
 	}
 	c.Database = dsn + sep + "search_path=" + schema
 	c.MinIOEndpoint, c.MinIOBucket = minio, "ecert-"+tag
-	c.MinIOAccessKey, c.MinIOSecretKey = need("ECERT_TEST_MINIO_ACCESS_KEY"), need("ECERT_TEST_MINIO_SECRET")
+	c.MinIOAccessKey, c.MinIOSecretKey = need("ECERT_TEST_MINIO_ACCESS_KEY"), need("ECERT_TEST_MINIO_SECRET_KEY")
 	c.RedisAddrs, c.RedisPrefix = []string{redis}, tag+":"
 	flags := []string{"--data-dir", c.DataDir, "--database", c.Database, "--minio-endpoint", minio,
 		"--minio-bucket", c.MinIOBucket, "--minio-access-key", c.MinIOAccessKey,
