@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -22,7 +23,7 @@ import (
 func (a *App) APIDeps() api.Deps {
 	return api.Deps{
 		Intake: apiIntake{a}, Cases: apiCases{a}, Eligibility: apiEligibility{a}, Revoker: apiRevoker{a},
-		Holder: apiHolder{a}, Verifier: apiVerifier{a}, Readiness: apiReadiness{a}, Auditor: a.Registry,
+		Holder: apiHolder{a}, Verifier: &apiVerifier{a: a}, Readiness: apiReadiness{a}, Auditor: a.Registry,
 		Gatherer: a.Metrics,
 	}
 }
@@ -187,23 +188,38 @@ func (x apiHolder) open(ctx context.Context, holder, format, key, sum string, mo
 		Body: bytes.NewReader(b)}, nil
 }
 
-type apiVerifier struct{ a *App }
+type apiVerifier struct {
+	a     *App
+	once  sync.Once
+	roots []*smx509.Certificate
+	err   error
+}
 
-// Verify checks an uploaded file against the service's roots (the current
-// key store's root) and asks the registry whether it is still in force.
-func (x apiVerifier) Verify(ctx context.Context, data []byte) (*verify.Report, error) {
-	root, err := x.a.Keys.Root()
+// trustRoots reads the key store's root once: it does not change while the
+// service runs (rotation makes new issuer keys under the same root).
+func (x *apiVerifier) trustRoots() ([]*smx509.Certificate, error) {
+	x.once.Do(func() {
+		root, err := x.a.Keys.Root()
+		x.roots, x.err = []*smx509.Certificate{root}, err
+	})
+	return x.roots, x.err
+}
+
+// Verify checks an uploaded file against the service's root and asks the
+// registry whether it is still in force.
+func (x *apiVerifier) Verify(ctx context.Context, data []byte) (*verify.Report, error) {
+	roots, err := x.trustRoots()
 	if err != nil {
 		return nil, err
 	}
 	today := x.a.today()
-	return verify.File(data, verify.Options{Roots: []*smx509.Certificate{root},
+	return verify.File(data, verify.Options{Roots: roots,
 		Status: func(licence, copyID string) (verify.Status, error) {
 			return issuance.DocumentStatus(ctx, x.a.Registry, x.a.Policy, today, licence, copyID)
 		}}), nil
 }
 
-func (x apiVerifier) PublicStatus(ctx context.Context, licenceID, code string) (api.PublicStatus, error) {
+func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code string) (api.PublicStatus, error) {
 	p, err := issuance.PublicStatus(ctx, x.a.Registry, x.a.Policy, x.a.today(), licenceID, code)
 	if err != nil {
 		return api.PublicStatus{}, err
