@@ -42,6 +42,7 @@ func (s *Server) routes() *gin.Engine {
 	public := v1.Group("", s.rateLimit, s.need(s.deps.Verifier != nil))
 	public.POST("/verify", limitBody(s.cfg.MaxUploadBytes+multipartOverhead), s.postVerify)
 	public.GET("/verify/:licence_id", s.getVerifyStatus)
+	s.pages(e)
 	return e
 }
 
