@@ -220,6 +220,9 @@ func TestPages(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#signin-form button")),
 		chromedp.WaitVisible(chromedp.CSS("#certs li")))
 	list := text(t, ctx, "#certs")
+	if b := text(t, ctx, "#certs li .badge"); b != "✔ 有效" {
+		t.Errorf("status badge %q, want ✔ 有效", b)
+	}
 	if !strings.Contains(list, s.certA.RegistrationNo) {
 		t.Fatalf("the list does not show %s:\n%s", s.certA.RegistrationNo, list)
 	}

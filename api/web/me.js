@@ -96,8 +96,9 @@
     set('version', '第 ' + c.version + ' 版');
     set('issued', E.chinaDate(c.issued_at));
     const badge = node.querySelector('[data-f="status"]');
-    badge.textContent = (c.status === 'current' ? '✔ ' : '✘ ') + (c.status_name || c.status);
-    badge.classList.add(c.status === 'current' ? 'ok' : 'bad');
+    const valid = c.status === '01'; // the national status code 01 有效
+    badge.textContent = (valid ? '✔ ' : '✘ ') + (c.status_name || c.status);
+    badge.classList.add(valid ? 'ok' : 'bad');
     const dl = node.querySelector('[data-show="downloadable"]');
     if (c.downloadable_from) set('downloadable_from', c.downloadable_from + ' 起（公示期满）'); else dl.remove();
     const ch = node.querySelector('[data-show="changed"]');
