@@ -72,8 +72,9 @@ func (s *stack) zipBomb(t *testing.T, data []byte) {
 	}
 }
 
-// bombSize is what the bomb's content entry inflates to.
-const bombSize = 256 << 20
+// bombSize is what the bomb's content entry inflates to: a literal and
+// a million copies of 258 bytes (about 246 MiB).
+const bombSize = 1 + 258*1_000_000
 
 var (
 	bombOnce sync.Once
@@ -85,18 +86,7 @@ var (
 // bombSize; with lie its headers claim a kilobyte.
 func bomb(t *testing.T, lie bool) []byte {
 	t.Helper()
-	bombOnce.Do(func() {
-		var b bytes.Buffer
-		fw, _ := flate.NewWriter(&b, flate.BestCompression)
-		h := crc32.NewIEEE()
-		zeros := make([]byte, 1<<20)
-		for range bombSize / len(zeros) {
-			fw.Write(zeros)
-			h.Write(zeros)
-		}
-		fw.Close()
-		bombData, bombCRC = b.Bytes(), h.Sum32()
-	})
+	bombOnce.Do(func() { bombData, bombCRC = deflateZeros(bombSize), crcZeros(bombSize) })
 	var out bytes.Buffer
 	zw := zip.NewWriter(&out)
 	ofd, err := zw.Create("OFD.xml")
@@ -118,8 +108,86 @@ func bomb(t *testing.T, lie bool) []byte {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Bytes()) > 1<<20 {
-		t.Fatalf("the bomb is %d bytes, want under 1 MiB", out.Len())
+	if out.Len() > 2<<20 {
+		t.Fatalf("the bomb is %d bytes, want under 2 MiB", out.Len())
 	}
 	return out.Bytes()
+}
+
+// deflateZeros writes a raw deflate stream (RFC 1951) of n zero bytes,
+// n-1 a multiple of 258, by hand: compressing hundreds of megabytes with
+// compress/flate takes long under the race detector. One block with the
+// fixed Huffman codes: the literal 0, then copies of length 258 at
+// distance 1, then the end of the block.
+func deflateZeros(n int) []byte {
+	var w bitWriter
+	w.bits(1, 1) // BFINAL
+	w.bits(1, 2) // BTYPE 01: fixed Huffman codes
+	w.code(0x30, 8)
+	for range (n - 1) / 258 {
+		w.code(0xC5, 8) // length symbol 285 (258 bytes), no extra bits
+		w.code(0, 5)    // distance code 0 (1 byte back)
+	}
+	w.code(0, 7) // end of block, symbol 256
+	return w.flush()
+}
+
+// bitWriter packs deflate's bit fields, least significant bit first;
+// Huffman codes go most significant bit first.
+type bitWriter struct {
+	out []byte
+	acc uint64
+	n   uint
+}
+
+func (w *bitWriter) bits(v uint64, k uint) {
+	w.acc |= v << w.n
+	w.n += k
+	for w.n >= 8 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.n -= 8
+	}
+}
+
+func (w *bitWriter) code(c uint64, k uint) {
+	var r uint64
+	for i := uint(0); i < k; i++ {
+		r = r<<1 | (c>>i)&1
+	}
+	w.bits(r, k)
+}
+
+func (w *bitWriter) flush() []byte {
+	if w.n > 0 {
+		w.out = append(w.out, byte(w.acc))
+	}
+	w.acc, w.n = 0, 0
+	return w.out
+}
+
+func crcZeros(n int) uint32 {
+	zeros := make([]byte, 1<<20)
+	var sum uint32
+	for n > 0 {
+		k := min(n, len(zeros))
+		sum = crc32.Update(sum, crc32.IEEETable, zeros[:k])
+		n -= k
+	}
+	return sum
+}
+
+// TestDeflateZeros checks the hand-made stream with compress/flate.
+func TestDeflateZeros(t *testing.T) {
+	const n = 1 + 258*1000
+	got, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflateZeros(n))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || !bytes.Equal(got, make([]byte, n)) {
+		t.Fatalf("inflated %d bytes, want %d zeros", len(got), n)
+	}
+	if crc32.ChecksumIEEE(got) != crcZeros(n) {
+		t.Fatal("crcZeros differs from crc32.ChecksumIEEE")
+	}
 }
