@@ -26,7 +26,7 @@ func init() {
 	pf.StringVar(&conf.RedisMaster, "redis-master", "", "Redis Sentinel master name")
 	pf.StringVar(&conf.RedisPassword, "redis-password", "", "Redis password (prefer ECERT_REDIS_PASSWORD)")
 	pf.StringVar(&conf.RedisPrefix, "redis-prefix", "ecert:", "prefix of every Redis key")
-	pf.StringVar(&conf.VerifyBaseURL, "verify-base-url", "https://ecert.example.gov.cn/verify", "public verification URL encoded in QR codes")
+	pf.StringVar(&conf.VerifyBaseURL, "verify-base-url", app.DefaultVerifyBaseURL, "public verification URL encoded in QR codes")
 	pf.StringVar(&conf.AuthorityName, "authority-name", issuance.DefaultAuthority.Name, "issuing authority (发证机关) printed on certificates")
 	pf.StringVar(&conf.AuthorityCode, "authority-code", issuance.DefaultAuthority.Code, "issuing authority's unified social credit code (issuer code of licence identifiers)")
 	pf.DurationVar(&conf.QueueReclaimAfter, "queue-reclaim-after", 30*time.Second, "how long a job held by a silent worker waits before another worker takes it over")

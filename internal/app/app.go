@@ -45,7 +45,7 @@ type Config struct {
 	RedisAddrs                              []string
 	RedisMaster, RedisPassword, RedisPrefix string
 
-	VerifyBaseURL                string
+	VerifyBaseURL                string // default DefaultVerifyBaseURL
 	AuthorityName, AuthorityCode string
 	CopyValidity                 time.Duration
 	QueueReclaimAfter            time.Duration
@@ -58,6 +58,10 @@ type Config struct {
 
 	Logger *slog.Logger
 }
+
+// DefaultVerifyBaseURL is the public verification page the QR codes point
+// at when none is configured.
+const DefaultVerifyBaseURL = "https://ecert.example.gov.cn/verify"
 
 func (c Config) dataDir() string {
 	if c.DataDir == "" {
@@ -259,7 +263,11 @@ func (a *App) openService(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	rnd, err := certgen.NewDefault(certgen.Options{VerifyBaseURL: strings.TrimRight(c.VerifyBaseURL, "/")})
+	base := c.VerifyBaseURL
+	if base == "" {
+		base = DefaultVerifyBaseURL
+	}
+	rnd, err := certgen.NewDefault(certgen.Options{VerifyBaseURL: strings.TrimRight(base, "/")})
 	if err != nil {
 		return err
 	}
