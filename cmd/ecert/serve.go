@@ -73,20 +73,26 @@ In production set --portal-public-key, --token-issuer, --token-audience and
 func runServe(cmd *cobra.Command, _ []string) error {
 	ctx := cmd.Context()
 	log := slog.Default()
-	a, err := openApp(ctx, conf)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	cfg, dev, err := serveConfig(log)
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(cfg, a.APIDeps())
+	ln, err := net.Listen("tcp", serveFlags.addr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", serveFlags.addr)
+	c := conf
+	if dev != nil && !cmd.Flags().Changed("verify-base-url") {
+		// The demo's QR codes open this service's verification page.
+		c.VerifyBaseURL = "http://" + ln.Addr().String() + "/verify"
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.Close()
+	srv, err := api.New(cfg, a.APIDeps())
 	if err != nil {
 		return err
 	}
