@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -102,28 +101,9 @@ func productionConfig(t *testing.T) app.Config {
 	name := fmt.Sprintf("e2e%d", time.Now().UnixNano())
 	mc := testenv.MinIOServer(t)
 	redis := testenv.RedisAddr(t)
-	dsn := testenv.PostgresDSN(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", dsn)
-		if err == nil {
-			_, _ = a.Exec("DROP SCHEMA " + name + " CASCADE")
-			a.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
+	dsn := testenv.PostgresSchema(t)
 	return app.Config{
-		DataDir: t.TempDir(), Database: dsn + sep + "search_path=" + name,
+		DataDir: t.TempDir(), Database: dsn,
 		MinIOEndpoint: mc.Endpoint, MinIOAccessKey: mc.AccessKey, MinIOSecretKey: mc.SecretKey,
 		MinIOBucket: "ecert-" + name, RedisAddrs: []string{redis}, RedisPrefix: name + ":",
 	}

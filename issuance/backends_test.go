@@ -2,12 +2,13 @@ package issuance_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/internal/testenv"
@@ -15,7 +16,6 @@ import (
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/storage/cache"
 	"github.com/ecert/ecert/storage/objectstore"
-	"github.com/minio/minio-go/v7"
 )
 
 // productionBackends connects to the test MinIO, Redis and PostgreSQL servers,
@@ -48,21 +48,7 @@ func productionBackendsB(t testing.TB) backends {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn := testenv.PostgresDSN(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, _ := sql.Open("pgx", dsn)
-		a.Exec("DROP SCHEMA " + name + " CASCADE")
-		a.Close()
-	})
-	return backends{store: store, cache: rc, dsn: dsn + "&search_path=" + name}
+	return backends{store: store, cache: rc, dsn: testenv.PostgresSchema(t)}
 }
 
 func TestRestampStormWithMinIORedisPostgres(t *testing.T) {

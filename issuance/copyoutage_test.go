@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/storage/objectstore"
 	"github.com/ecert/ecert/storage/registry"
@@ -17,7 +18,7 @@ import (
 // usage copy's row must not make the service delete the copy's file.
 // Every recorded copy must read back, however the connections were cut.
 func TestRestampWithConnectionsCutKeepsEveryRecordedCopy(t *testing.T) {
-	direct := postgresSchema(t)
+	direct := testenv.PostgresSchema(t)
 	dsn, proxy := viaProxy(t, direct)
 	e := newEnv(t, backends{dsn: dsn})
 	as := approvals(60, 13)

@@ -2,15 +2,12 @@ package issuance_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ecert/ecert/internal/faultproxy"
 	"github.com/ecert/ecert/internal/testenv"
@@ -18,32 +15,6 @@ import (
 	"github.com/ecert/ecert/storage/objectstore"
 	"github.com/ecert/ecert/storage/registry"
 )
-
-// postgresSchema returns the test PostgreSQL DSN with a fresh schema as its
-// search path, dropped when the test ends.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	name := fmt.Sprintf("out%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, _ := sql.Open("pgx", dsn)
-		a.Exec("DROP SCHEMA " + name + " CASCADE")
-		a.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + name
-}
 
 // viaProxy points dsn at a fault proxy in front of its server.
 func viaProxy(t *testing.T, dsn string) (string, *faultproxy.Proxy) {
@@ -135,7 +106,7 @@ func issueEach(svc *issuance.Service, cases []string, n int) []string {
 // row made the issuer delete the files the row points at. Every recorded
 // certificate must read back with its digest, however the connections were cut.
 func TestIssueWithConnectionsCutKeepsEveryRecordedObject(t *testing.T) {
-	direct := postgresSchema(t)
+	direct := testenv.PostgresSchema(t)
 	dsn, proxy := viaProxy(t, direct)
 	e := newEnv(t, backends{dsn: dsn})
 	as := approvals(200, 12)

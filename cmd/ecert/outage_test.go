@@ -62,7 +62,7 @@ func TestIssueRidesOutAShortBackendOutage(t *testing.T) {
 func issueThroughOutage(t *testing.T, backend string, d time.Duration) (string, string) {
 	mc := testenv.MinIOServer(t)
 	name := fmt.Sprintf("o%d", time.Now().UnixNano())
-	dsn := pgSchema(t)
+	dsn := testenv.PostgresSchema(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)

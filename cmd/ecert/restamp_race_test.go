@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -35,10 +34,12 @@ func TestRestampProcessesReleasedAtOnceMakeOneCopy(t *testing.T) {
 		setup func(t *testing.T, dir string) []string // extra environment
 	}{
 		{"sqlite", func(t *testing.T, dir string) []string { return nil }},
-		{"postgres", func(t *testing.T, dir string) []string { return []string{"ECERT_DATABASE=" + pgSchema(t)} }},
+		{"postgres", func(t *testing.T, dir string) []string {
+			return []string{"ECERT_DATABASE=" + testenv.PostgresSchema(t)}
+		}},
 		{"postgres+redis", func(t *testing.T, dir string) []string {
 			prefix := fmt.Sprintf("rs%d:", time.Now().UnixNano())
-			return []string{"ECERT_DATABASE=" + pgSchema(t), "ECERT_REDIS_ADDRS=" + testenv.RedisAddr(t), "ECERT_REDIS_PREFIX=" + prefix}
+			return []string{"ECERT_DATABASE=" + testenv.PostgresSchema(t), "ECERT_REDIS_ADDRS=" + testenv.RedisAddr(t), "ECERT_REDIS_PREFIX=" + prefix}
 		}},
 	}
 	bin := buildBinary(t)
@@ -69,26 +70,6 @@ func TestRestampProcessesReleasedAtOnceMakeOneCopy(t *testing.T) {
 			t.Logf("%d of %d rounds of %d processes made more than one copy", split, rounds, procs)
 		})
 	}
-}
-
-// pgSchema returns a DSN of a fresh schema on the test PostgreSQL server.
-func pgSchema(t *testing.T) string {
-	pg := testenv.PostgresDSN(t)
-	name := fmt.Sprintf("rs%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, _ := sql.Open("pgx", pg)
-		a.Exec("DROP SCHEMA " + name + " CASCADE")
-		a.Close()
-	})
-	return pg + "&search_path=" + name
 }
 
 type heldCert struct{ holder, certNo string }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,18 +67,8 @@ func TestMain(m *testing.M) {
 // one verifiable certificate.
 func TestWorkersAcrossProcessesSurviveAKill(t *testing.T) {
 	const n = 1000
-	pg, redisAddr, mc := testenv.PostgresDSN(t), testenv.RedisAddr(t), testenv.MinIOServer(t)
+	dsn, redisAddr, mc := testenv.PostgresSchema(t), testenv.RedisAddr(t), testenv.MinIOServer(t)
 	name := fmt.Sprintf("w%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP SCHEMA " + name + " CASCADE")
-	dsn := pg + "&search_path=" + name
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "approvals.ndjson")

@@ -8,9 +8,16 @@
 package testenv
 
 import (
+	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 )
 
 // Required reports whether missing services must fail tests instead of skipping them.
@@ -69,3 +76,35 @@ func Tool(t testing.TB, name string) string {
 	t.Skipf("%s not installed: run scripts/deps.sh", name)
 	return ""
 }
+
+// PostgresSchema creates a schema of its own on the test PostgreSQL server,
+// drops it (with everything in it) when the test ends, and returns the
+// server's DSN with that schema as its search path.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	name := fmt.Sprintf("t%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		a.Exec("DROP SCHEMA " + name + " CASCADE")
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + name
+}
+
+var schemaSeq atomic.Int64

@@ -2,17 +2,16 @@ package registry
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
-	"github.com/pressly/goose/v3"
 )
 
 // A database made under the one-valid-copy rule may hold two copies that
@@ -21,7 +20,7 @@ import (
 func TestMigrationToOneCopyPerDayKeepsOldDuplicates(t *testing.T) {
 	dsns := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
-		"postgres": oldSchema,
+		"postgres": func(t *testing.T) string { return testenv.PostgresSchema(t) },
 	}
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
@@ -100,24 +99,4 @@ func migrateTo(t *testing.T, r *Registry, v int64) {
 	if _, err := p.UpTo(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// oldSchema returns the DSN of a fresh schema on the test PostgreSQL server.
-func oldSchema(t *testing.T) string {
-	dsn := testenv.PostgresDSN(t)
-	schema := fmt.Sprintf("m%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, _ := sql.Open("pgx", dsn)
-		a.Exec("DROP SCHEMA " + schema + " CASCADE")
-		a.Close()
-	})
-	return dsn + "&search_path=" + schema
 }

@@ -2,7 +2,6 @@ package registry_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -19,25 +18,8 @@ import (
 // Registry values (each with its own connections) can open at once.
 func sharedDatabases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "ecert.db") },
-		"postgres": func(t *testing.T) string {
-			dsn := testenv.PostgresDSN(t)
-			schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-			admin, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer admin.Close()
-			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-				t.Fatalf("create schema: %v", err)
-			}
-			t.Cleanup(func() {
-				a, _ := sql.Open("pgx", dsn)
-				a.Exec("DROP SCHEMA " + schema + " CASCADE")
-				a.Close()
-			})
-			return dsn + "&search_path=" + schema
-		},
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "ecert.db") },
+		"postgres": func(t *testing.T) string { return testenv.PostgresSchema(t) },
 	}
 }
 

@@ -2,12 +2,9 @@ package registry_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/storage/registry"
@@ -20,25 +17,8 @@ import (
 func TestConcurrentOpensOfAFreshDatabase(t *testing.T) {
 	const rounds, opens = 5, 8
 	fresh := map[string]func(t *testing.T, round int) string{
-		"sqlite": func(t *testing.T, _ int) string { return filepath.Join(t.TempDir(), "ecert.db") },
-		"postgres": func(t *testing.T, round int) string {
-			dsn := testenv.PostgresDSN(t)
-			schema := fmt.Sprintf("first%d_%d", time.Now().UnixNano(), round)
-			admin, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer admin.Close()
-			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				a, _ := sql.Open("pgx", dsn)
-				a.Exec("DROP SCHEMA " + schema + " CASCADE")
-				a.Close()
-			})
-			return dsn + "&search_path=" + schema
-		},
+		"sqlite":   func(t *testing.T, _ int) string { return filepath.Join(t.TempDir(), "ecert.db") },
+		"postgres": func(t *testing.T, _ int) string { return testenv.PostgresSchema(t) },
 	}
 	for name, newDSN := range fresh {
 		t.Run(name, func(t *testing.T) {

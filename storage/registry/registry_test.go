@@ -2,7 +2,6 @@ package registry_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -19,8 +18,6 @@ import (
 	"github.com/ecert/ecert/storage/registry"
 )
 
-var schemaSeq atomic.Int64
-
 // engines opens a fresh registry on every engine: SQLite in a temp file, and
 // PostgreSQL in a schema of its own on the test server.
 func engines(t *testing.T) map[string]func(t *testing.T) *registry.Registry {
@@ -34,22 +31,7 @@ func engines(t *testing.T) map[string]func(t *testing.T) *registry.Registry {
 			return r
 		},
 		"postgres": func(t *testing.T) *registry.Registry {
-			dsn := testenv.PostgresDSN(t)
-			schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-			admin, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer admin.Close()
-			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-				t.Fatalf("create schema: %v", err)
-			}
-			t.Cleanup(func() {
-				a, _ := sql.Open("pgx", dsn)
-				a.Exec("DROP SCHEMA " + schema + " CASCADE")
-				a.Close()
-			})
-			r, err := registry.Open(context.Background(), dsn+"&search_path="+schema, registry.Options{})
+			r, err := registry.Open(context.Background(), testenv.PostgresSchema(t), registry.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
 )
@@ -29,7 +30,7 @@ func insertV2Certificate(t *testing.T, r *Registry, certNo, licence, regNo, case
 func TestMigrationToVerifyCodesKeepsOldCertificates(t *testing.T) {
 	dsns := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
-		"postgres": oldSchema,
+		"postgres": func(t *testing.T) string { return testenv.PostgresSchema(t) },
 	}
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
