@@ -114,8 +114,9 @@ type File struct {
 // portal token. A certificate or copy of someone else is ErrNotFound, the
 // same error as one that does not exist.
 type Holder interface {
-	// Certificates lists the holder's certificates, current versions first.
-	Certificates(ctx context.Context, holder string) ([]registry.Certificate, error)
+	// Certificates lists the holder's certificates, current versions first,
+	// each with what its registration records.
+	Certificates(ctx context.Context, holder string) ([]HolderCertificate, error)
 	// CertificateFile opens the current version of the holder's certificate
 	// in format "ofd" or "pdf"; before the public notice ends it is a
 	// *issuance.Refusal (notice_not_ended).
@@ -127,6 +128,15 @@ type Holder interface {
 	Restamp(ctx context.Context, req issuance.RestampRequest) (issuance.Copy, error)
 	// CopyFile opens a usage copy of the holder's.
 	CopyFile(ctx context.Context, holder, copyID string) (File, error)
+}
+
+// HolderCertificate is one of the holder's certificates with its
+// registration's specialties and the registration's valid-until after policy
+// extensions (registration.EffectiveValidUntil; zero when unknown).
+type HolderCertificate struct {
+	Certificate            registry.Certificate
+	Specialties            []PublicSpecialty
+	RegistrationValidUntil registration.Date
 }
 
 // PublicStatus is what anyone holding the licence id and its verification

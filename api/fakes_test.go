@@ -61,11 +61,20 @@ func (f *fakeHolder) certs() map[string]registry.Certificate {
 	}
 }
 
-func (f *fakeHolder) Certificates(_ context.Context, holder string) ([]registry.Certificate, error) {
-	var out []registry.Certificate
+// Every fake registration has the same specialties and valid-until.
+var (
+	testSpecialties = []PublicSpecialty{
+		{Name: "建筑工程", ValidUntil: registration.Date{Year: 2029, Month: 10, Day: 31}},
+		{Name: "市政公用工程", ValidUntil: registration.Date{Year: 2028, Month: 6, Day: 30}},
+	}
+	testRegValidUntil = registration.Date{Year: 2029, Month: 10, Day: 31}
+)
+
+func (f *fakeHolder) Certificates(_ context.Context, holder string) ([]HolderCertificate, error) {
+	var out []HolderCertificate
 	for _, c := range f.certs() {
 		if c.IDNumber == holder {
-			out = append(out, c)
+			out = append(out, HolderCertificate{Certificate: c, Specialties: testSpecialties, RegistrationValidUntil: testRegValidUntil})
 		}
 	}
 	return out, nil

@@ -126,6 +126,33 @@ func TestPortalHappyPaths(t *testing.T) {
 	}
 }
 
+// TestMyCertificates: the holder's list carries each certificate's
+// specialties with their valid-until and the registration's valid-until.
+func TestMyCertificates(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/api/v1/me/certificates", bearer(token(t, holderA)))
+	var list struct {
+		Certificates []struct {
+			CertificateNo          string          `json:"certificate_no"`
+			Specialties            []specialtyView `json:"specialties"`
+			RegistrationValidUntil string          `json:"registration_valid_until"`
+		} `json:"certificates"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || w.Code != 200 || len(list.Certificates) != 1 {
+		t.Fatalf("%d %s (%v)", w.Code, w.Body, err)
+	}
+	c := list.Certificates[0]
+	want := []specialtyView{{Name: "建筑工程", ValidUntil: "2029-10-31"}, {Name: "市政公用工程", ValidUntil: "2028-06-30"}}
+	if c.CertificateNo != certA || fmt.Sprint(c.Specialties) != fmt.Sprint(want) || c.RegistrationValidUntil != "2029-10-31" {
+		t.Errorf("got %+v, want %s with specialties %v and registration valid until 2029-10-31", c, certA, want)
+	}
+	// Other views of a certificate do not carry them.
+	w = e.get("/api/v1/cases/BJ-1", apiKey())
+	if strings.Contains(w.Body.String(), "specialties") || strings.Contains(w.Body.String(), "registration_valid_until") {
+		t.Errorf("case shows the holder's fields: %s", w.Body)
+	}
+}
+
 func TestDownload(t *testing.T) {
 	e := newEnv(t)
 	tok := token(t, holderA)

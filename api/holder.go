@@ -31,8 +31,16 @@ func (s *Server) getMyCertificates(c *gin.Context) {
 		return
 	}
 	out := certificateList{Certificates: make([]certView, 0, len(certs))}
-	for _, ct := range certs {
-		out.Certificates = append(out.Certificates, s.certView(ct, meCertificates))
+	for _, hc := range certs {
+		v := s.certView(hc.Certificate, meCertificates)
+		v.Specialties = make([]specialtyView, 0, len(hc.Specialties))
+		for _, sp := range hc.Specialties {
+			v.Specialties = append(v.Specialties, specialtyView{Name: sp.Name, ValidUntil: sp.ValidUntil.String()})
+		}
+		if !hc.RegistrationValidUntil.IsZero() {
+			v.RegistrationValidUntil = hc.RegistrationValidUntil.String()
+		}
+		out.Certificates = append(out.Certificates, v)
 	}
 	c.Header("Cache-Control", "private, no-store")
 	writeJSON(c, http.StatusOK, "application/json", out)

@@ -289,6 +289,9 @@ type certView struct {
 	IssuedAt         time.Time         `json:"issued_at"`
 	DownloadableFrom string            `json:"downloadable_from,omitempty"`
 	Files            map[string]string `json:"files,omitempty"`
+	// Specialties and RegistrationValidUntil are in the holder's list only.
+	Specialties            []specialtyView `json:"specialties,omitempty"`
+	RegistrationValidUntil string          `json:"registration_valid_until,omitempty"`
 }
 
 // certView shows c; with linkBase (the holder's routes) it links its files.

@@ -83,7 +83,7 @@ func startSite(t *testing.T) *site {
 		if err != nil || len(cs) == 0 {
 			t.Fatalf("certificates of a test holder: %d, %v", len(cs), err)
 		}
-		return cs[0]
+		return cs[0].Certificate
 	}
 	s := &site{base: base, certA: certOf(recs[0].Person.IDNumber), certC: certOf(recs[2].Person.IDNumber)}
 	s.regB = certOf(recs[1].Person.IDNumber).RegistrationNo

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecert/ecert/api"
+	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/signing/verify"
 )
 
@@ -17,7 +18,7 @@ import (
 func (s *stack) endToEnd(t *testing.T, w world) {
 	a, cert := w.approvals[0], w.certs[0]
 	tok := s.token(t, a.Person.IDNumber)
-	s.listMine(t, tok, cert)
+	s.listMine(t, tok, cert, a.Registration)
 	files := s.downloadAll(t, tok, cert, holderName(a))
 	for _, f := range files {
 		r, rep := s.verifyUpload(t, f.name, f.data)
@@ -32,17 +33,39 @@ func (s *stack) endToEnd(t *testing.T, w world) {
 	s.publicLookup(t, cert.LicenceID, code, a.Person.IDNumber, a.Person.Name, verify.StateRevoked)
 }
 
-// listMine checks that the holder sees exactly their certificate, with links.
-func (s *stack) listMine(t *testing.T, tok string, want certView) {
+// listMine checks that the holder sees exactly their certificate, with links,
+// the approved specialties with their valid-until and the registration's.
+func (s *stack) listMine(t *testing.T, tok string, want certView, reg intake.RegistrationRecord) {
 	t.Helper()
+	type specialty struct {
+		Name       string `json:"name"`
+		ValidUntil string `json:"valid_until"`
+	}
 	list := decode[struct {
-		Certificates []certView `json:"certificates"`
+		Certificates []struct {
+			certView
+			Specialties            []specialty `json:"specialties"`
+			RegistrationValidUntil string      `json:"registration_valid_until"`
+		} `json:"certificates"`
 	}](t, s.get(t, "/api/v1/me/certificates", bearer(tok)), http.StatusOK)
 	if len(list.Certificates) != 1 || list.Certificates[0].CertificateNo != want.CertificateNo {
 		t.Fatalf("my certificates: %+v, want only %s", list.Certificates, want.CertificateNo)
 	}
-	if f := list.Certificates[0].Files; f["ofd"] == "" || f["pdf"] == "" {
-		t.Fatalf("my certificate has no download links: %+v", list.Certificates[0])
+	c := list.Certificates[0]
+	if f := c.Files; f["ofd"] == "" || f["pdf"] == "" {
+		t.Fatalf("my certificate has no download links: %+v", c)
+	}
+	if len(c.Specialties) != len(reg.Specialties) {
+		t.Fatalf("my certificate's specialties %+v, want %+v", c.Specialties, reg.Specialties)
+	}
+	for i, sp := range reg.Specialties {
+		if got := c.Specialties[i]; got.ValidUntil != sp.ValidUntil.String() || sp.Name != "" && got.Name != sp.Name {
+			t.Errorf("specialty %d: %+v, want %+v", i, got, sp)
+		}
+	}
+	// Policy extensions may only move the registration's valid-until later.
+	if u := c.RegistrationValidUntil; u == "" || u < reg.ValidUntil.String() {
+		t.Errorf("registration valid until %q, want %s or later", u, reg.ValidUntil)
 	}
 }
 

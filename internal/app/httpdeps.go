@@ -106,19 +106,39 @@ func (x apiRevoker) Revoke(ctx context.Context, certNo, reason, actor string) (r
 
 type apiHolder struct{ a *App }
 
-// Certificates lists the holder's certificates, the current version of each.
-func (x apiHolder) Certificates(ctx context.Context, holder string) ([]registry.Certificate, error) {
+// Certificates lists the holder's certificates, the current version of each,
+// with its registration's specialties and effective valid-until.
+func (x apiHolder) Certificates(ctx context.Context, holder string) ([]api.HolderCertificate, error) {
 	all, err := x.a.Registry.CertificatesOf(ctx, holder)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var out []registry.Certificate
+	regs := map[string]registration.Registration{}
+	var out []api.HolderCertificate
 	for _, c := range all { // newest first: the first of each number is current
-		if !seen[c.CertificateNo] {
-			seen[c.CertificateNo] = true
-			out = append(out, c)
+		if seen[c.CertificateNo] {
+			continue
 		}
+		seen[c.CertificateNo] = true
+		reg, ok := regs[c.RegistrationNo]
+		if !ok {
+			reg, err = x.a.Registry.Registration(ctx, c.RegistrationNo)
+			if errors.Is(err, registry.ErrNotFound) {
+				// Not the holder's 404: the registry names a registration it lacks.
+				return nil, fmt.Errorf("certificate %s: registration %s is not recorded", c.CertificateNo, c.RegistrationNo)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("certificate %s: %w", c.CertificateNo, err)
+			}
+			regs[c.RegistrationNo] = reg
+		}
+		hc := api.HolderCertificate{Certificate: c, RegistrationValidUntil: registration.EffectiveValidUntil(reg, x.a.Policy.Extensions),
+			Specialties: make([]api.PublicSpecialty, 0, len(reg.Specialties))}
+		for _, s := range reg.Specialties {
+			hc.Specialties = append(hc.Specialties, api.PublicSpecialty{Name: s.Name, ValidUntil: s.ValidUntil})
+		}
+		out = append(out, hc)
 	}
 	return out, nil
 }
