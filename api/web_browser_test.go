@@ -40,6 +40,10 @@ type site struct {
 	tokA, tokB   string
 	certA, certC registry.Certificate
 	regB         string
+	// regA is A's registration as the registry holds it.
+	regA registration.Registration
+	// regAUntil is its valid-until after policy extensions.
+	regAUntil registration.Date
 }
 
 func startSite(t *testing.T) *site {
@@ -87,6 +91,10 @@ func startSite(t *testing.T) *site {
 	}
 	s := &site{base: base, certA: certOf(recs[0].Person.IDNumber), certC: certOf(recs[2].Person.IDNumber)}
 	s.regB = certOf(recs[1].Person.IDNumber).RegistrationNo
+	if s.regA, err = a.Registry.Registration(ctx, s.certA.RegistrationNo); err != nil || len(s.regA.Specialties) == 0 {
+		t.Fatalf("A's registration: %+v, %v", s.regA, err)
+	}
+	s.regAUntil = registration.EffectiveValidUntil(s.regA, a.Policy.Extensions)
 	if s.tokA, err = dev.Token(recs[0].Person.IDNumber, false, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +237,20 @@ func TestPages(t *testing.T) {
 	if strings.Contains(list, s.certC.RegistrationNo) || strings.Contains(list, s.certC.CertificateNo) {
 		t.Fatalf("the list shows another applicant's certificate:\n%s", list)
 	}
+	// Each registered specialty with its valid-until, and the registration's.
+	card := `#certs li[data-certificate="` + s.certA.CertificateNo + `"] `
+	specs := get(t, ctx, "specialties", chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+card+`.specialties li')].map(l => l.textContent)`))
+	if len(specs) != len(s.regA.Specialties) {
+		t.Errorf("specialties shown %q, want %d", specs, len(s.regA.Specialties))
+	}
+	for i, sp := range s.regA.Specialties {
+		if want := sp.Name + " 有效期至 " + sp.ValidUntil.String(); i >= len(specs) || !strings.HasPrefix(specs[i], want) {
+			t.Errorf("specialty %d shown as %q, want %q", i, specs, want)
+		}
+	}
+	if u := text(t, ctx, card+`[data-f="registration_valid_until"]`); !strings.HasPrefix(u, s.regAUntil.String()) {
+		t.Errorf("registration valid until %q, want %s", u, s.regAUntil)
+	}
 	// Another applicant's certificate is not reachable with this sign-in.
 	status := get(t, ctx, "fetch another's file", chromedp.Evaluate[int](`fetch('/api/v1/me/certificates/`+s.certC.CertificateNo+`/file?format=pdf',
 		{headers: {Authorization: 'Bearer ' + sessionStorage.getItem('ecert.token')}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
@@ -237,7 +259,6 @@ func TestPages(t *testing.T) {
 	}
 
 	// 加注 with a purpose, then download the copy.
-	card := `#certs li[data-certificate="` + s.certA.CertificateNo + `"] `
 	run(t, ctx, "加注",
 		chromedp.SendKeys(chromedp.CSS(card+`input[name=purpose]`), "投标"),
 		chromedp.Click(chromedp.CSS(card+`form.restamp button[type=submit]`)),

@@ -99,6 +99,19 @@
     const valid = c.status === '01'; // the national status code 01 有效
     badge.textContent = (valid ? '✔ ' : '✘ ') + (c.status_name || c.status);
     badge.classList.add(valid ? 'ok' : 'bad');
+    const today = E.chinaDate(new Date().toISOString());
+    const expired = function (d) { return d < today ? '（已过期）' : ''; }; // ISO dates compare as strings
+    const ru = node.querySelector('[data-show="reg_until"]');
+    if (c.registration_valid_until) set('registration_valid_until', c.registration_valid_until + expired(c.registration_valid_until)); else ru.remove();
+    const sl = node.querySelector('[data-f="specialties"]');
+    (c.specialties || []).forEach(function (sp) {
+      const li = E.el('li');
+      li.appendChild(E.el('span', sp.name, 'name'));
+      li.appendChild(document.createTextNode(' '));
+      li.appendChild(E.el('span', '有效期至 ' + sp.valid_until + expired(sp.valid_until), 'until'));
+      sl.appendChild(li);
+    });
+    if (!sl.children.length) node.querySelector('[data-show="specialties"]').remove();
     const dl = node.querySelector('[data-show="downloadable"]');
     if (c.downloadable_from) set('downloadable_from', c.downloadable_from + ' 起（公示期满）'); else dl.remove();
     const ch = node.querySelector('[data-show="changed"]');
