@@ -5,12 +5,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -114,6 +116,42 @@ type tokenVerifier struct {
 	keys   map[string][]jwt.VerificationKey // by alg
 	parser *jwt.Parser
 	now    func() time.Time
+	seen   verifiedTokens
+}
+
+// verifiedTokens remembers tokens whose signature and claims were already
+// verified, by the SHA-256 of the token, so an applicant's repeated requests
+// cost one SM2 verification, not one each. An entry is used only while its
+// token is unexpired; the table is bounded and cleared when full.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]Claims
+}
+
+// maxVerifiedTokens bounds the table of verified tokens.
+const maxVerifiedTokens = 10000
+
+func (v *verifiedTokens) get(key [sha256.Size]byte, now time.Time, leeway time.Duration) (Claims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	cl, ok := v.m[key]
+	if !ok {
+		return Claims{}, false
+	}
+	if !now.Before(cl.ExpiresAt.Time.Add(leeway)) {
+		delete(v.m, key)
+		return Claims{}, false
+	}
+	return cl, true
+}
+
+func (v *verifiedTokens) put(key [sha256.Size]byte, cl Claims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerifiedTokens {
+		v.m = make(map[[sha256.Size]byte]Claims)
+	}
+	v.m[key] = cl
 }
 
 // maxLeeway bounds the configurable clock skew.
@@ -210,6 +248,19 @@ var (
 // verify parses a bearer token and returns the holder's ID number. The
 // returned errors never contain the token.
 func (tv *tokenVerifier) verify(raw string) (Claims, error) {
+	key := sha256.Sum256([]byte(raw))
+	if cl, ok := tv.seen.get(key, tv.now(), tv.cfg.Leeway); ok {
+		return cl, nil
+	}
+	cl, err := tv.verifyFully(raw)
+	if err == nil {
+		tv.seen.put(key, cl)
+	}
+	return cl, err
+}
+
+// verifyFully checks a token's signature and every claim.
+func (tv *tokenVerifier) verifyFully(raw string) (Claims, error) {
 	var cl Claims
 	tok, err := tv.parser.ParseWithClaims(raw, &cl, func(t *jwt.Token) (any, error) {
 		ks := tv.keys[t.Method.Alg()]

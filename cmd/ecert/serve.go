@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 // serveFlags are the flags of ecert serve.
 var serveFlags struct {
 	addr, portalKey, issuer, audience, baseURL string
+	pprofAddr                                  string
 	apiKeys, trustedProxies                    []string
 	workers                                    int
 	expireEvery, shutdownGrace                 time.Duration
@@ -56,6 +58,7 @@ In production set --portal-public-key, --token-issuer, --token-audience and
 	}
 	f := cmd.Flags()
 	f.StringVar(&serveFlags.addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
+	f.StringVar(&serveFlags.pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060; empty: off")
 	f.StringVar(&serveFlags.portalKey, "portal-public-key", "", "PEM file of the portal's token-signing public keys (SM2 or P-256)")
 	f.StringVar(&serveFlags.issuer, "token-issuer", "", "required iss of applicants' tokens")
 	f.StringVar(&serveFlags.audience, "token-audience", "", "required aud of applicants' tokens")
@@ -107,6 +110,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		if err := serveDemo(ctx, cmd.OutOrStdout(), a, dev, ln.Addr().String()); err != nil {
 			return err
 		}
+	}
+	if err := startProfiler(serveFlags.pprofAddr, log); err != nil {
+		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
@@ -250,3 +256,27 @@ func demoFresh() []intake.Approval {
 
 // demoHolder is the applicant of the first fresh demo approval.
 func demoHolder() string { return demoFresh()[0].Person.IDNumber }
+
+// startProfiler serves net/http/pprof on addr, which must be a loopback
+// address: profiles show internals no client should see.
+func startProfiler(addr string, log *slog.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--pprof-addr %q: want a loopback HOST:PORT", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("profiler stopped", "err", err)
+		}
+	}()
+	log.Info("profiler listening", "addr", addr)
+	return nil
+}
