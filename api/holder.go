@@ -107,7 +107,11 @@ func (s *Server) postRestamp(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.auditf(c, "restamp", no, "copy=%s format=%s source=%s", cp.CopyID, cp.Format, cp.Source)
+	if cp.Source == "created" {
+		// A new signed copy is audited; a press answered with the day's
+		// existing copy changes nothing (its download is audited).
+		s.auditf(c, "restamp", no, "copy=%s format=%s", cp.CopyID, cp.Format)
+	}
 	c.Header("Cache-Control", "private, no-store")
 	writeJSON(c, http.StatusOK, "application/json", copyView{
 		CopyID: cp.CopyID, CertificateNo: cp.CertificateNo, Version: cp.Version, Format: cp.Format,
