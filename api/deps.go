@@ -152,6 +152,17 @@ type PublicStatus struct {
 	Specialties    []PublicSpecialty
 	IssuedAt       time.Time
 	Status         verify.Status
+	// Copy is the usage copy the QR link names (copy=…), when the registry
+	// recorded it for this version; nil otherwise.
+	Copy *PublicCopy
+}
+
+// PublicCopy is a usage copy's validity as the public lookup shows it.
+type PublicCopy struct {
+	ID         string
+	ValidFrom  registration.Date
+	ValidUntil registration.Date // last day of usage validity, as printed
+	InValidity bool              // today lies within it
 }
 
 // PublicSpecialty is one registered specialty with its own valid-until.
@@ -168,7 +179,9 @@ type Verifier interface {
 	// PublicStatus looks up a certificate version by licence identifier.
 	// An unknown identifier and a wrong or empty code are the same
 	// ErrNotFound, so identifiers cannot be enumerated.
-	PublicStatus(ctx context.Context, licenceID, code string) (PublicStatus, error)
+	// copyID, from a usage copy's QR link, adds that copy's validity ("" for
+	// none; a copy the registry does not know for this version is not shown).
+	PublicStatus(ctx context.Context, licenceID, code, copyID string) (PublicStatus, error)
 }
 
 // Readiness probes every backend the service needs (registry, object store,

@@ -205,7 +205,7 @@ func (fakeVerifier) Verify(_ context.Context, data []byte) (*verify.Report, erro
 	return r, nil
 }
 
-func (fakeVerifier) PublicStatus(_ context.Context, licenceID, code string) (PublicStatus, error) {
+func (fakeVerifier) PublicStatus(_ context.Context, licenceID, code, _ string) (PublicStatus, error) {
 	if licenceID != licenceA || code != goodCode {
 		return PublicStatus{}, issuance.ErrNotFound
 	}

@@ -123,6 +123,14 @@ type publicView struct {
 	Specialties        []specialtyView `json:"specialties"`
 	IssuedAt           time.Time       `json:"issued_at"`
 	Status             verify.Status   `json:"status"`
+	Copy               *copyStatusView `json:"copy,omitempty"`
+}
+
+type copyStatusView struct {
+	ID         string `json:"id"`
+	ValidFrom  string `json:"valid_from"`
+	ValidUntil string `json:"valid_until"`
+	InValidity bool   `json:"in_validity"`
 }
 
 type specialtyView struct {
@@ -137,14 +145,14 @@ const maxCodeLen = 64
 // verification code; a wrong or missing code is the same 404 as an unknown
 // licence identifier.
 func (s *Server) getVerifyStatus(c *gin.Context) {
-	id, code := c.Param("licence_id"), c.Query("code")
-	if len(code) > maxCodeLen || len(id) > 200 {
+	id, code, copyID := c.Param("licence_id"), c.Query("code"), c.Query("copy")
+	if len(code) > maxCodeLen || len(id) > 200 || len(copyID) > 64 {
 		fail(c, notFound)
 		return
 	}
 	ctx, cancel := s.requestContext(c)
 	defer cancel()
-	st, err := s.deps.Verifier.PublicStatus(ctx, id, code)
+	st, err := s.deps.Verifier.PublicStatus(ctx, id, code, copyID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -156,6 +164,9 @@ func (s *Server) getVerifyStatus(c *gin.Context) {
 		Specialties: make([]specialtyView, 0, len(st.Specialties)),
 	}
 	v.Status.Detail = maskText(v.Status.Detail)
+	if cp := st.Copy; cp != nil {
+		v.Copy = &copyStatusView{ID: cp.ID, ValidFrom: cp.ValidFrom.String(), ValidUntil: cp.ValidUntil.String(), InValidity: cp.InValidity}
+	}
 	for _, sp := range st.Specialties {
 		v.Specialties = append(v.Specialties, specialtyView{Name: sp.Name, ValidUntil: sp.ValidUntil.String()})
 	}

@@ -28,6 +28,7 @@ func (s *stack) endToEnd(t *testing.T, w world) {
 	s.cliVerify(t, files)
 	code := s.verifyCode(t, cert.CertificateNo)
 	s.publicLookup(t, cert.LicenceID, code, a.Person.IDNumber, a.Person.Name, verify.StateCurrent)
+	s.copyLookup(t, cert, code)
 	s.lookupRefusals(t, cert.LicenceID, code)
 	s.revoke(t, tok, cert, files[1])
 	s.publicLookup(t, cert.LicenceID, code, a.Person.IDNumber, a.Person.Name, verify.StateRevoked)
@@ -168,6 +169,33 @@ func (s *stack) publicLookup(t *testing.T, licence, code, id, name, state string
 	}
 	if len([]rune(name)) > 1 && (strings.Contains(string(r.Body), name) || !strings.Contains(v.HolderName, "*")) {
 		t.Errorf("lookup %s: holder name %q not masked", licence, v.HolderName)
+	}
+}
+
+// copyLookup follows a usage copy's QR link: the answer carries that
+// copy's usage validity; a copy id the registry does not know adds none.
+func (s *stack) copyLookup(t *testing.T, cert certView, code string) {
+	t.Helper()
+	var copyID string
+	// certificate_no is digits only (registry.CertificateNo), so it is quoted as it is.
+	err := s.app.Registry.DB().QueryRowContext(context.Background(),
+		`SELECT copy_id FROM usage_copies WHERE certificate_no = '`+cert.CertificateNo+`' LIMIT 1`).Scan(&copyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type withCopy struct {
+		Copy *struct {
+			ID         string `json:"id"`
+			InValidity bool   `json:"in_validity"`
+		} `json:"copy"`
+	}
+	v := decode[withCopy](t, s.get(t, lookupPath(cert.LicenceID, code)+"&copy="+url.QueryEscape(copyID), nil), http.StatusOK)
+	if v.Copy == nil || v.Copy.ID != copyID || !v.Copy.InValidity {
+		t.Errorf("copy QR link: %+v, want copy %s in validity", v.Copy, copyID)
+	}
+	v = decode[withCopy](t, s.get(t, lookupPath(cert.LicenceID, code)+"&copy=C00000000000000000000", nil), http.StatusOK)
+	if v.Copy != nil {
+		t.Errorf("an unknown copy id was shown: %+v", v.Copy)
 	}
 }
 

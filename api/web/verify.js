@@ -122,9 +122,12 @@
     if (stale(s)) {
       kind = 'stale';
       text = '发证机关登记显示：' + statusText(s) + '。请向持证人索取现行证书。';
+    } else if (known(s) && s.certificate === 'current' && v.copy && !v.copy.in_validity) {
+      kind = 'expiredCopy';
+      text = '证书为现行有效版本，但该加注件的使用有效期为 ' + v.copy.valid_from + ' 至 ' + v.copy.valid_until + '，今天不在其内。请持证人重新加注。';
     } else if (known(s) && s.certificate === 'current') {
       kind = 'valid';
-      text = '发证机关登记显示该证书为现行有效版本。' + (copy ? '这是加注件的二维码：加注件的使用有效期请以上传文件核验为准。' : '请核对下列信息与所持证书一致。');
+      text = '发证机关登记显示该证书为现行有效版本。' + (v.copy ? '该加注件使用有效期 ' + v.copy.valid_from + ' 至 ' + v.copy.valid_until + '。' : (copy ? '发证机关未登记该加注件编号，请以上传文件核验为准。' : '请核对下列信息与所持证书一致。'));
     } else {
       kind = 'invalid';
       text = '无法确认该证书的状态。';
@@ -161,7 +164,8 @@
   async function lookup(licence, code, copy) {
     $('status').textContent = '正在查询…';
     try {
-      const res = await fetch('/api/v1/verify/' + encodeURIComponent(licence) + '?code=' + encodeURIComponent(code));
+      const res = await fetch('/api/v1/verify/' + encodeURIComponent(licence) + '?code=' + encodeURIComponent(code) +
+        (copy ? '&copy=' + encodeURIComponent(copy) : ''));
       if (!res.ok) { showProblem(await E.problem(res)); return; }
       showStatus(await res.json(), copy);
     } catch (e) { $('status').textContent = '网络错误，请重试。'; }

@@ -239,8 +239,14 @@ func (x *apiVerifier) Verify(ctx context.Context, data []byte) (*verify.Report, 
 		}}), nil
 }
 
-func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code string) (api.PublicStatus, error) {
-	p, err := issuance.PublicStatus(ctx, x.a.Registry, x.a.Policy, x.a.today(), licenceID, code)
+func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code, copyID string) (api.PublicStatus, error) {
+	var p issuance.PublicCertificate
+	var err error
+	if copyID != "" {
+		p, err = issuance.PublicCopyStatus(ctx, x.a.Registry, x.a.Policy, x.a.today(), licenceID, code, copyID)
+	} else {
+		p, err = issuance.PublicStatus(ctx, x.a.Registry, x.a.Policy, x.a.today(), licenceID, code)
+	}
 	if err != nil {
 		return api.PublicStatus{}, err
 	}
@@ -251,6 +257,9 @@ func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code string) 
 	}
 	for _, s := range p.Specialties {
 		out.Specialties = append(out.Specialties, api.PublicSpecialty{Name: s.Name, ValidUntil: s.ValidUntil})
+	}
+	if cp := p.Copy; cp != nil {
+		out.Copy = &api.PublicCopy{ID: cp.ID, ValidFrom: cp.ValidFrom, ValidUntil: cp.ValidUntil, InValidity: cp.InValidity}
 	}
 	return out, nil
 }
