@@ -121,6 +121,10 @@ type Holder interface {
 	// in format "ofd" or "pdf"; before the public notice ends it is a
 	// *issuance.Refusal (notice_not_ended).
 	CertificateFile(ctx context.Context, holder, certNo, format string) (File, error)
+	// Preview is an SVG picture of the current version of the holder's
+	// certificate (issuance.Service.Preview): unsigned, for display only;
+	// before the public notice ends it is a *issuance.Refusal.
+	Preview(ctx context.Context, holder, certNo string) ([]byte, error)
 	// Restamp is issuance.Service.Restamp. The api passes a context that
 	// does not end when the client hangs up (context.WithoutCancel plus
 	// Config.RestampTimeout), so a shared single flight is never cancelled

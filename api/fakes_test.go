@@ -97,6 +97,17 @@ func (f *fakeHolder) CertificateFile(_ context.Context, holder, certNo, format s
 	return f.file(format), nil
 }
 
+// fakePreview is the fake holder's certificate picture.
+const fakePreview = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 297 210"><text x="10" y="20">preview</text></svg>`
+
+func (f *fakeHolder) Preview(_ context.Context, holder, certNo string) ([]byte, error) {
+	c, ok := f.certs()[certNo]
+	if !ok || c.IDNumber != holder {
+		return nil, issuance.ErrNotFound
+	}
+	return []byte(fakePreview), nil
+}
+
 func (f *fakeHolder) Restamp(ctx context.Context, req issuance.RestampRequest) (issuance.Copy, error) {
 	f.mu.Lock()
 	f.restamps = append(f.restamps, ctx)

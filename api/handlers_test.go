@@ -200,6 +200,26 @@ func TestDownload(t *testing.T) {
 	}
 }
 
+func TestPreview(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/api/v1/me/certificates/"+certA+"/preview", bearer(token(t, holderA)))
+	if w.Code != 200 || w.Body.String() != fakePreview {
+		t.Fatalf("%d %q", w.Code, w.Body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type": "image/svg+xml", "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+		"Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+	} {
+		if got := w.Header().Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+	w = e.get("/api/v1/me/certificates/"+certB+"/preview", bearer(token(t, holderA)))
+	if p := problemOf(t, w); w.Code != 404 || p.Code != CodeNotFound || strings.Contains(w.Body.String(), "<svg") {
+		t.Errorf("another holder's certificate: %d %s", w.Code, w.Body)
+	}
+}
+
 func TestDownloadCorruptFile(t *testing.T) {
 	e := newEnv(t)
 	e.holder.corrupt = true

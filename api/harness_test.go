@@ -160,6 +160,7 @@ func openapiRouter(t *testing.T) routers.Router {
 	docOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/ofd", openapi3filter.FileBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("image/svg+xml", openapi3filter.FileBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/x-ndjson", ndjsonDecoder)
 		doc, err := openapi3.NewLoader().LoadFromData(openapiJSON)
 		if err != nil {

@@ -72,6 +72,28 @@ func (s *Server) getMyCertificateFile(c *gin.Context) {
 	s.serveFile(c, f, "ecert-"+asciiName(no), "", "download", no)
 }
 
+// previewCSP confines the preview picture: it draws from its own data:
+// images and inline styles and fetches nothing, even when opened directly.
+const previewCSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+// getMyCertificatePreview answers an SVG picture of the holder's current
+// certificate, for display on /me (issue 16). It is not the signed file.
+func (s *Server) getMyCertificatePreview(c *gin.Context) {
+	no := c.Param("no")
+	ctx, cancel := s.requestContext(c)
+	defer cancel()
+	svg, err := s.deps.Holder.Preview(ctx, holderOf(c), no)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Security-Policy", previewCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, "image/svg+xml", svg)
+}
+
 // copyView is a usage copy's metadata with its download link.
 type copyView struct {
 	CopyID        string    `json:"copy_id"`

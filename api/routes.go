@@ -36,6 +36,7 @@ func (s *Server) routes() *gin.Engine {
 	me := v1.Group("/me", s.requireHolder, s.need(s.deps.Holder != nil), json)
 	me.GET("/certificates", s.getMyCertificates)
 	me.GET("/certificates/:no/file", s.getMyCertificateFile)
+	me.GET("/certificates/:no/preview", s.getMyCertificatePreview)
 	me.POST("/certificates/:no/restamp", s.postRestamp)
 	me.GET("/copies/:copy/file", s.getMyCopyFile)
 

@@ -166,6 +166,10 @@ func (x apiHolder) CertificateFile(ctx context.Context, holder, certNo, format s
 	return x.open(ctx, holder, format, key, sum, c.IssuedAt)
 }
 
+func (x apiHolder) Preview(ctx context.Context, holder, certNo string) ([]byte, error) {
+	return x.a.Service.Preview(ctx, holder, certNo)
+}
+
 func (x apiHolder) Restamp(ctx context.Context, req issuance.RestampRequest) (issuance.Copy, error) {
 	return x.a.Service.Restamp(ctx, req)
 }
