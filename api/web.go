@@ -18,8 +18,9 @@ import (
 var webFS embed.FS
 
 // pageCSP allows the pages only their own assets and the API of this
-// origin; blob: is for downloads made from fetched files.
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// origin; blob: is for downloads made from fetched files and for the
+// certificate previews fetched with the token.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // isPageRoute reports whether path is one of the HTML pages or their

@@ -251,6 +251,14 @@ func TestPages(t *testing.T) {
 	if u := text(t, ctx, card+`[data-f="registration_valid_until"]`); !strings.HasPrefix(u, s.regAUntil.String()) {
 		t.Errorf("registration valid until %q, want %s", u, s.regAUntil)
 	}
+	// The certificate's preview picture, fetched with the token.
+	img := card + `figure.preview img`
+	previewLoaded := chromedp.Poll[chromedp.Void](`(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('`+img+`'))`,
+		chromedp.WithPollingTimeout(20*time.Second))
+	run(t, ctx, "preview", previewLoaded)
+	if alt := get(t, ctx, "preview alt", chromedp.Evaluate[string](`document.querySelector('`+img+`').alt`)); alt != "证书预览（注册编号 "+s.certA.RegistrationNo+"）" {
+		t.Errorf("preview alt %q", alt)
+	}
 	// Another applicant's certificate is not reachable with this sign-in.
 	status := get(t, ctx, "fetch another's file", chromedp.Evaluate[int](`fetch('/api/v1/me/certificates/`+s.certC.CertificateNo+`/file?format=pdf',
 		{headers: {Authorization: 'Bearer ' + sessionStorage.getItem('ecert.token')}}).then(r => r.status)`, chromedp.EvalAwaitPromise))
@@ -273,7 +281,7 @@ func TestPages(t *testing.T) {
 	}
 	shot(t, ctx, "page-me-desktop")
 	width(t, ctx, 360)
-	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#certs li")))
+	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#certs li")), previewLoaded)
 	noOverflow(t, ctx, 360, "/me")
 	shot(t, ctx, "page-me-phone")
 

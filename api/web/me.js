@@ -117,6 +117,8 @@
     const ch = node.querySelector('[data-show="changed"]');
     if (c.status_changed_at) set('changed', E.chinaDate(c.status_changed_at) + (c.status_reason ? '：' + c.status_reason : '')); else ch.remove();
 
+    preview(c, node.querySelector('figure.preview'));
+
     const form = node.querySelector('form.restamp');
     const outcome = form.querySelector('.outcome');
     const id = 'c-' + c.certificate_no;
@@ -134,6 +136,38 @@
       restamp(c, form);
     });
     return node;
+  }
+
+  // The certificate's picture is fetched with the token (an <img src> could
+  // not send it) when its card comes near the viewport, and shown from a
+  // blob: URL that is released once the picture has loaded.
+  const previewObserver = 'IntersectionObserver' in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (en) {
+      if (!en.isIntersecting) return;
+      previewObserver.unobserve(en.target);
+      en.target.loadPreview();
+    });
+  }, { rootMargin: '300px' }) : null;
+
+  function preview(c, fig) {
+    const img = fig.querySelector('img');
+    const cap = fig.querySelector('figcaption');
+    img.alt = '证书预览（注册编号 ' + c.registration_number + '）';
+    fig.loadPreview = async function () {
+      cap.textContent = '正在生成证书预览…';
+      try {
+        const res = await api('/api/v1/me/certificates/' + encodeURIComponent(c.certificate_no) + '/preview');
+        const url = URL.createObjectURL(await res.blob());
+        img.addEventListener('load', function () { URL.revokeObjectURL(url); cap.textContent = '预览图仅供查看，不是电子证书文件；请下载 OFD 或 PDF。'; }, { once: true });
+        img.addEventListener('error', function () { URL.revokeObjectURL(url); img.hidden = true; cap.textContent = '证书预览无法显示。'; }, { once: true });
+        img.src = url;
+        img.hidden = false;
+      } catch (p) {
+        if (p.status === 401) return;
+        cap.textContent = p.code === 'notice_not_ended' ? '公示期结束后可查看证书预览。' : '证书预览暂不可用' + (p.code ? '（' + p.code + '）' : '') + '。';
+      }
+    };
+    if (previewObserver) previewObserver.observe(fig); else fig.loadPreview();
   }
 
   async function restamp(c, form) {
