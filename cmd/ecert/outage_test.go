@@ -36,7 +36,17 @@ func TestIssueRidesOutAShortBackendOutage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.backend, " ", "_"), func(t *testing.T) {
-			out, stderr := issueThroughOutage(t, tc.backend, 1500*time.Millisecond)
+			var out, stderr string
+			// On a loaded machine the workers may all be rendering and
+			// signing for the whole outage, so that no statement meets it;
+			// such a run proves nothing and is run again.
+			for attempt := 1; ; attempt++ {
+				out, stderr = issueThroughOutage(t, tc.backend, 1500*time.Millisecond)
+				if strings.Contains(stderr, "unavailable, retrying") || !strings.Contains(out, " 0 failed") || attempt == 3 {
+					break
+				}
+				t.Logf("attempt %d: the outage met no request of the batch; again", attempt)
+			}
 			if !strings.Contains(out, " 0 failed") {
 				t.Errorf("cases failed during a 1.5 s outage of the %s:\n%s\n%s", tc.backend, out, stderr)
 			}

@@ -46,7 +46,7 @@ func TestSweepAfterKills(t *testing.T) {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitForObjects(t, dir, 40*(i+1))
+		waitForObjects(t, dir, 40*(i+1), 10*(i+1))
 		c.Process.Kill()
 		c.Wait()
 	}
@@ -65,17 +65,34 @@ func TestSweepAfterKills(t *testing.T) {
 	checkStoreMatchesRegistry(t, dir)
 }
 
-// waitForObjects waits until at least n files are stored.
-func waitForObjects(t *testing.T, dir string, n int) {
+// waitForObjects waits until at least files files are stored and rows
+// certificates recorded, so that a kill leaves both referenced and
+// unreferenced files behind.
+func waitForObjects(t *testing.T, dir string, files, rows int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(filepath.Join(dir, "objects", "certificates", "*", "v*"))
-		if len(files) >= n {
+		stored, _ := filepath.Glob(filepath.Join(dir, "objects", "certificates", "*", "v*"))
+		if len(stored) >= files && recorded(dir) >= rows {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("fewer than %d files stored after 2 minutes", n)
+	t.Fatalf("fewer than %d files stored or %d certificates recorded after 2 minutes", files, rows)
+}
+
+// recorded counts the certificates in the data directory's registry (0
+// while it cannot be read yet).
+func recorded(dir string) int {
+	reg, err := registry.Open(context.Background(), filepath.Join(dir, "ecert.db"), registry.Options{SkipMigrate: true})
+	if err != nil {
+		return 0
+	}
+	defer reg.Close()
+	c, err := reg.Counts(context.Background())
+	if err != nil {
+		return 0
+	}
+	return c["certificates"]
 }
 
 // checkStoreMatchesRegistry: no temporary files, every stored file is
