@@ -95,10 +95,20 @@ func (o *outages) failed(backend string, err error) {
 	}
 }
 
+// settleOutage is how long an outage lasts at the least before a success
+// ends it: a case whose statements ran just before the first failure can
+// finish a moment after it, and would otherwise end the outage at once (the
+// log said "unavailable", "available again after 1ms", "unavailable").
+const settleOutage = 250 * time.Millisecond
+
 // recovered records that every backend answered again.
 func (o *outages) recovered() {
 	for name, since := range o.down {
-		if t := since.Load(); t != 0 && since.CompareAndSwap(t, 0) {
+		t := since.Load()
+		if t == 0 || time.Since(time.Unix(0, t)) < settleOutage {
+			continue
+		}
+		if since.CompareAndSwap(t, 0) {
 			o.log.Info(name+" available again", "after", time.Since(time.Unix(0, t)).Round(time.Millisecond))
 		}
 	}
