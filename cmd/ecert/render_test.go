@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ecert/ecert/internal/testenv"
 )
 
 // TestRenderUsesGlobalVerifyBaseURL renders a record without verify_url and
@@ -44,10 +46,7 @@ func TestRenderUsesGlobalVerifyBaseURL(t *testing.T) {
 			if msg, err := runCLI(t, args...); err != nil {
 				t.Fatalf("render: %v\n%s", err, msg)
 			}
-			if _, err := exec.LookPath("pdftotext"); err != nil {
-				t.Skip("pdftotext not installed")
-			}
-			text, err := exec.Command("pdftotext", out, "-").Output()
+			text, err := exec.Command(testenv.Tool(t, "pdftotext"), out, "-").Output()
 			if err != nil {
 				t.Fatal(err)
 			}
