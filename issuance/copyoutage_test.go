@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/ecert/ecert/internal/testenv"
@@ -44,7 +43,10 @@ func TestRestampWithConnectionsCutKeepsEveryRecordedCopy(t *testing.T) {
 		if round > 8 {
 			t.Fatalf("%d presses still failing after %d rounds", len(reqs), round-1)
 		}
-		reqs = restampEach(svc, reqs, 8)
+		reqs = failing(reqs, 8, func(r issuance.RestampRequest) error {
+			_, err := svc.Restamp(context.Background(), r)
+			return err
+		})
 		failures += len(reqs)
 	}
 	t.Logf("%d connections cut, %d failed presses re-run", proxy.Cuts(), failures)
@@ -56,32 +58,6 @@ func TestRestampWithConnectionsCutKeepsEveryRecordedCopy(t *testing.T) {
 	if bad := danglingCopies(t, reg, e.store); len(bad) > 0 {
 		t.Errorf("%d recorded copies do not read back, e.g. %s", len(bad), bad[0])
 	}
-}
-
-// restampEach presses 加注 for each request with n workers and returns the
-// requests that failed.
-func restampEach(svc *issuance.Service, reqs []issuance.RestampRequest, n int) []issuance.RestampRequest {
-	work := make(chan issuance.RestampRequest)
-	var mu sync.Mutex
-	var failed []issuance.RestampRequest
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for r := range work {
-				if _, err := svc.Restamp(context.Background(), r); err != nil {
-					mu.Lock()
-					failed = append(failed, r)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, r := range reqs {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
-	return failed
 }
 
 // danglingCopies reads back the file of every recorded usage copy and

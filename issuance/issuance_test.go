@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/ecert/ecert/certgen"
 	"github.com/ecert/ecert/intake"
@@ -23,7 +26,6 @@ import (
 	"github.com/ecert/ecert/storage/cache"
 	"github.com/ecert/ecert/storage/objectstore"
 	"github.com/ecert/ecert/storage/registry"
-	"github.com/emmansun/gmsm/smx509"
 )
 
 // clock is an injectable, settable time source.
@@ -114,6 +116,20 @@ func newEnv(t testing.TB, b backends) *env {
 	return &env{svc: svc, reg: reg, store: b.store, cache: b.cache, clock: ck, keys: keys, m: m}
 }
 
+// renewalOf is the approved renewal of a's registration for the next
+// term, under a case id of its own (its specialties copied, not shared).
+func renewalOf(a intake.Approval) intake.Approval {
+	r := a
+	r.CaseID, r.BusinessType = a.CaseID+"-R", registration.Renewal
+	r.Registration.ValidFrom = a.Registration.ValidUntil.AddDays(1)
+	r.Registration.ValidUntil = a.Registration.ValidUntil.AddYears(3)
+	r.Registration.Specialties = slices.Clone(a.Registration.Specialties)
+	for i := range r.Registration.Specialties {
+		r.Registration.Specialties[i].ValidUntil = r.Registration.ValidUntil
+	}
+	return r
+}
+
 // approvals returns n sample approvals whose registrations are valid around the test clock.
 func approvals(n int, seed uint64) []intake.Approval {
 	return sampledata.Generate(n, sampledata.Options{Seed: seed, Base: registration.NewDate(2025, 1, 1)})
@@ -201,14 +217,7 @@ func TestRenewalSupersedesAndCancellationInvalidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renew := a
-	renew.CaseID = a.CaseID + "-R"
-	renew.BusinessType = registration.Renewal
-	renew.Registration.ValidFrom = a.Registration.ValidUntil.AddDays(1)
-	renew.Registration.ValidUntil = a.Registration.ValidUntil.AddYears(3)
-	for i := range renew.Registration.Specialties {
-		renew.Registration.Specialties[i].ValidUntil = renew.Registration.ValidUntil
-	}
+	renew := renewalOf(a)
 	e.intake(t, []intake.Approval{renew})
 	second, err := e.svc.Issue(ctx, renew.CaseID)
 	if err != nil {

@@ -77,25 +77,26 @@ func serviceWith(t *testing.T, e *env, cfg issuance.Config) *issuance.Service {
 	return svc
 }
 
-// issueEach issues cases with n workers and returns the failed ones.
-func issueEach(svc *issuance.Service, cases []string, n int) []string {
-	work := make(chan string)
+// failing runs do for each item with n workers and returns the items it
+// failed for.
+func failing[T any](items []T, n int, do func(T) error) []T {
+	work := make(chan T)
 	var mu sync.Mutex
-	var failed []string
+	var failed []T
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			for c := range work {
-				if _, err := svc.Issue(context.Background(), c); err != nil {
+			for it := range work {
+				if err := do(it); err != nil {
 					mu.Lock()
-					failed = append(failed, c)
+					failed = append(failed, it)
 					mu.Unlock()
 				}
 			}
 		})
 	}
-	for _, c := range cases {
-		work <- c
+	for _, it := range items {
+		work <- it
 	}
 	close(work)
 	wg.Wait()
@@ -127,7 +128,10 @@ func TestIssueWithConnectionsCutKeepsEveryRecordedObject(t *testing.T) {
 		if round > 8 {
 			t.Fatalf("%d cases still not issued after %d rounds", len(pending), round-1)
 		}
-		pending = issueEach(svc, pending, 8)
+		pending = failing(pending, 8, func(c string) error {
+			_, err := svc.Issue(context.Background(), c)
+			return err
+		})
 		failures += len(pending)
 	}
 	t.Logf("%d connections cut, %d failed attempts re-run, %d rows found recorded behind an error",

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing/verify"
-	"github.com/emmansun/gmsm/smx509"
 )
 
 // TestDocumentStatusFollowsTheRegistry walks one certificate through its
@@ -53,13 +54,7 @@ func TestDocumentStatusFollowsTheRegistry(t *testing.T) {
 		t.Fatalf("unknown licence: %+v", st)
 	}
 
-	renew := a
-	renew.CaseID, renew.BusinessType = a.CaseID+"-R", registration.Renewal
-	renew.Registration.ValidFrom = a.Registration.ValidUntil.AddDays(1)
-	renew.Registration.ValidUntil = a.Registration.ValidUntil.AddYears(3)
-	for i := range renew.Registration.Specialties {
-		renew.Registration.Specialties[i].ValidUntil = renew.Registration.ValidUntil
-	}
+	renew := renewalOf(a)
 	e.intake(t, []intake.Approval{renew})
 	second, err := e.svc.Issue(ctx, renew.CaseID)
 	if err != nil {
@@ -128,13 +123,7 @@ func TestVerifyWithStatus(t *testing.T) {
 	if r := verify.File(pdf, offline); !r.OK || r.Status == nil || r.Status.Checked || r.Status.Reason != verify.NoRegistry {
 		t.Fatalf("without a registry: ok %v status %+v", r.OK, r.Status)
 	}
-	renew := a
-	renew.CaseID, renew.BusinessType = a.CaseID+"-R", registration.Renewal
-	renew.Registration.ValidFrom = a.Registration.ValidUntil.AddDays(1)
-	renew.Registration.ValidUntil = a.Registration.ValidUntil.AddYears(3)
-	for i := range renew.Registration.Specialties {
-		renew.Registration.Specialties[i].ValidUntil = renew.Registration.ValidUntil
-	}
+	renew := renewalOf(a)
 	e.intake(t, []intake.Approval{renew})
 	if _, err := e.svc.Issue(ctx, renew.CaseID); err != nil {
 		t.Fatal(err)
