@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing/verify"
@@ -67,6 +68,14 @@ func DocumentStatus(ctx context.Context, reg StatusReader, policy registration.P
 		st.Registration = verify.RegistrationActive
 	}
 	return st, nil
+}
+
+// StatusLookup is the verifier's status check backed by reg: DocumentStatus
+// as of today (China time) at each call.
+func StatusLookup(ctx context.Context, reg StatusReader, policy registration.Policy) verify.StatusFunc {
+	return func(licenceID, copyID string) (verify.Status, error) {
+		return DocumentStatus(ctx, reg, policy, registration.Today(time.Now()), licenceID, copyID)
+	}
 }
 
 // certState maps a national status code to a verifier's word.

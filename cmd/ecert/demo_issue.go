@@ -109,9 +109,7 @@ func demoIssue(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		rep := verify.File(b, verify.Options{Roots: []*smx509.Certificate{root}, Status: func(licence, copyID string) (verify.Status, error) {
-			return issuance.DocumentStatus(ctx, a.Registry, a.Policy, registration.Today(time.Now()), licence, copyID)
-		}})
+		rep := verify.File(b, verify.Options{Roots: []*smx509.Certificate{root}, Status: issuance.StatusLookup(ctx, a.Registry, a.Policy)})
 		verdict := map[string]string{verify.VerdictValid: "VALID", verify.VerdictValidDevelopment: "VALID (development root, not for production)",
 			verify.VerdictNotCurrent: "NOT CURRENT"}[rep.Verdict]
 		if verdict == "" {

@@ -17,7 +17,6 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/ecert/ecert/issuance"
-	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
@@ -421,7 +420,5 @@ func registryStatus(cmd *cobra.Command) (verify.StatusFunc, func(), error) {
 	if err != nil {
 		return nil, none, fmt.Errorf("registry for the status check: %w", err)
 	}
-	return func(licence, copyID string) (verify.Status, error) {
-		return issuance.DocumentStatus(ctx, reg, policy, registration.Today(time.Now()), licence, copyID)
-	}, func() { reg.Close() }, nil
+	return issuance.StatusLookup(ctx, reg, policy), func() { reg.Close() }, nil
 }

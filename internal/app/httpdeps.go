@@ -236,11 +236,7 @@ func (x *apiVerifier) Verify(ctx context.Context, data []byte) (*verify.Report, 
 	if err != nil {
 		return nil, err
 	}
-	today := x.a.today()
-	return verify.File(data, verify.Options{Roots: roots,
-		Status: func(licence, copyID string) (verify.Status, error) {
-			return issuance.DocumentStatus(ctx, x.a.Registry, x.a.Policy, today, licence, copyID)
-		}}), nil
+	return verify.File(data, verify.Options{Roots: roots, Status: issuance.StatusLookup(ctx, x.a.Registry, x.a.Policy)}), nil
 }
 
 func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code, copyID string) (api.PublicStatus, error) {
