@@ -129,25 +129,20 @@ func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error)
 		return Copy{}, fmt.Errorf("%w: purpose longer than 40 characters", ErrBadRequest)
 	}
 	holder := strings.ToUpper(strings.TrimSpace(req.Holder)) // ID numbers are stored upper-case (X)
-	cert, err := s.reg.CurrentCertificate(ctx, req.CertificateNo)
-	if errors.Is(err, registry.ErrNotFound) || (err == nil && (holder == "" || cert.IDNumber != holder)) {
-		return Copy{}, ErrNotFound
-	}
-	if err != nil {
-		return Copy{}, err
-	}
 	now := s.cfg.Clock()
-	reg, err := s.reg.Registration(ctx, cert.RegistrationNo)
+	cert, reg, cached, err := s.inForceRows(ctx, req.CertificateNo, false)
+	p, effective, err := s.pressFor(req, holder, cert, reg, now, err)
 	if err != nil {
 		return Copy{}, err
 	}
-	effective := registration.EffectiveValidUntil(reg, s.cfg.Policy.Extensions)
-	if err := s.usable(cert, reg, effective, registration.Today(now)); err != nil {
-		return Copy{}, err
-	}
-	p := press{certNo: cert.CertificateNo, version: cert.Version, format: req.Format, purpose: req.Purpose, day: registration.Today(now)}
 	if c, ok := s.fromCache(ctx, p, now); ok {
 		return c, nil
+	}
+	if cached { // a copy may be signed next: decide on rows read now
+		cert, reg, _, err = s.inForceRows(ctx, req.CertificateNo, true)
+		if p, effective, err = s.pressFor(req, holder, cert, reg, now, err); err != nil {
+			return Copy{}, err
+		}
 	}
 	// One press per request at a time in this process.
 	v, err, _ := s.flights.Do(fmt.Sprintf("%s:v%d", p.key(), p.version), func() (any, error) {
@@ -157,6 +152,23 @@ func (s *Service) restamp(ctx context.Context, req RestampRequest) (Copy, error)
 		return Copy{}, err
 	}
 	return v.(Copy), nil
+}
+
+// pressFor checks that cert (read with err) is holder's and usable now, and
+// names the press.
+func (s *Service) pressFor(req RestampRequest, holder string, cert registry.Certificate, reg registration.Registration, now time.Time, err error) (press, registration.Date, error) {
+	if errors.Is(err, registry.ErrNotFound) || (err == nil && (holder == "" || cert.IDNumber != holder)) {
+		return press{}, registration.Date{}, ErrNotFound
+	}
+	if err != nil {
+		return press{}, registration.Date{}, err
+	}
+	effective := registration.EffectiveValidUntil(reg, s.cfg.Policy.Extensions)
+	today := registration.Today(now)
+	if err := s.usable(cert, reg, effective, today); err != nil {
+		return press{}, registration.Date{}, err
+	}
+	return press{certNo: cert.CertificateNo, version: cert.Version, format: req.Format, purpose: req.Purpose, day: today}, effective, nil
 }
 
 // usable refuses re-stamps of certificates or registrations that are no longer in force.

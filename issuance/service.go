@@ -67,6 +67,12 @@ type Config struct {
 	// connection), with exponential backoff and jitter (default
 	// DefaultBackendRetry; negative: no retries).
 	BackendRetry time.Duration
+	// InForceTTL is how long a press of 加注 may answer from the rows an
+	// earlier press read (default 2 s; negative: always read them). Writes
+	// through this process's registry end it at once; it bounds how late a
+	// revocation made by another process is seen by a press that is
+	// answered with the day's existing copy. New copies always read anew.
+	InForceTTL time.Duration
 }
 
 // DefaultAuthority is the development authority used by the embedded defaults.
@@ -119,6 +125,9 @@ func (c *Config) defaults() error {
 	if c.BackendRetry == 0 {
 		c.BackendRetry = DefaultBackendRetry
 	}
+	if c.InForceTTL == 0 {
+		c.InForceTTL = 2 * time.Second
+	}
 	probe := registration.LicenceID{TypeCode: c.Authority.LicenceType, IssuerCode: c.Authority.Code, Serial: "1", Version: 1}
 	if err := probe.Validate(); err != nil {
 		return fmt.Errorf("issuance: Authority.Code/LicenceType: %w", err)
@@ -151,6 +160,7 @@ type Service struct {
 	m     *Metrics
 	log   *slog.Logger
 	down  *outages
+	snap  *inForce
 
 	sealDER  []byte
 	signerSN string
@@ -170,7 +180,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("issuance: Registry, Store, Cache, Renderer and Signer are all required")
 	}
 	s := &Service{cfg: cfg, reg: d.Registry, store: d.Store, cache: d.Cache, rnd: d.Renderer, sig: d.Signer,
-		m: d.Metrics, log: cfg.Logger, down: newOutages(cfg.Logger, cfg.BackendRetry)}
+		m: d.Metrics, log: cfg.Logger, down: newOutages(cfg.Logger, cfg.BackendRetry),
+		snap: newInForce(cfg.InForceTTL, d.Registry.Generation)}
+	s.snap.now = cfg.Clock
 	if s.m == nil {
 		s.m = NewMetrics(nil)
 	}

@@ -37,7 +37,8 @@ func (r *Registry) auditGrouped(ctx context.Context, e AuditEntry) error {
 		return <-req.done
 	}
 	ctx = context.WithoutCancel(ctx) // the batch is not only ours
-	err := r.txLocked(ctx, func(tx *sql.Tx) error {
+	// Audit entries change nothing in force: no new generation.
+	err := r.txCommit(ctx, func(tx *sql.Tx) error {
 		for _, q := range batch {
 			if _, err := tx.ExecContext(ctx, r.q(auditInsert), q.e.At, q.e.Actor, q.e.Action, q.e.Subject, q.e.Detail); err != nil {
 				return fmt.Errorf("registry: audit: %w", err)

@@ -29,22 +29,29 @@ type Certificate struct {
 	// VerifyCode is the verification code (核验码) printed on this version
 	// and its usage copies; "" for a row that has none yet (recorded NULL).
 	VerifyCode string
+	// StatusRef is this version's entry in the status lists: reserved with
+	// ReserveStatusIndex before rendering (the QR claim prints it), or zero
+	// for RecordCertificate to reserve one.
+	StatusRef StatusRef
 }
 
 // ErrConflict means a concurrent writer recorded the same thing first.
 var ErrConflict = errors.New("registry: conflict")
 
 const certColumns = `c.certificate_no, c.version, c.licence_id, c.registration_number, c.case_id, r.id_number, c.status,
-	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason, c.status_changed_at, c.verify_code`
+	c.downloadable_from, c.ofd_key, c.ofd_digest, c.pdf_key, c.pdf_digest, c.signer_serial, c.issued_at, c.status_reason, c.status_changed_at, c.verify_code,
+	c.status_list, c.status_idx`
 
 func scanCertificate(row interface{ Scan(...any) error }) (Certificate, error) {
 	var c Certificate
 	var status string
 	var changed sql.NullTime
 	var code sql.NullString
+	var list, idx sql.NullInt64
 	err := row.Scan(&c.CertificateNo, &c.Version, &c.LicenceID, &c.RegistrationNo, &c.CaseID, &c.IDNumber, &status,
 		&c.DownloadableFrom, &c.OFDKey, &c.OFDSHA256, &c.PDFKey, &c.PDFSHA256, &c.SignerSerial, &c.IssuedAt, &c.StatusReason, &changed,
-		&code)
+		&code, &list, &idx)
+	c.StatusRef = scanRef(list, idx)
 	c.Status = registration.CertStatus(status)
 	c.VerifyCode = code.String
 	c.IssuedAt = c.IssuedAt.UTC()
@@ -217,23 +224,45 @@ func (r *Registry) recordOne(ctx context.Context, c Certificate) func(*sql.Tx) e
 	}
 }
 
-// recordPostgres records c with one statement: the insert, the supersede
-// and the audit entry as data-modifying CTEs, which PostgreSQL runs in one
-// implicit transaction (all or nothing; a duplicate version or case fails
-// the whole statement). A transaction of three statements took five round
-// trips per issued certificate.
+// recordPostgres records c with one statement: the insert, the supersede,
+// the audit entry and the status list entries as data-modifying CTEs, which
+// PostgreSQL runs in one implicit transaction (all or nothing; a duplicate
+// version or case fails the whole statement). A transaction of three
+// statements took five round trips per issued certificate. Without a
+// reserved status index, the reservation and the statement share one
+// transaction.
 func (r *Registry) recordPostgres(ctx context.Context, c Certificate) error {
 	// Once sent, the row may commit whatever the caller's context says; a
 	// caller told "cancelled" would delete the objects the row points at.
 	ctx = context.WithoutCancel(ctx)
+	if c.StatusRef.IsZero() {
+		return r.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if c.StatusRef, err = r.reserveIn(ctx, tx); err != nil {
+				return err
+			}
+			return r.recordPostgresIn(ctx, tx, c)
+		})
+	}
+	return r.recordPostgresIn(ctx, r.db, c)
+}
+
+// recordPostgresIn runs sqlRecordPostgres on db (the pool or a transaction).
+func (r *Registry) recordPostgresIn(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, c Certificate) error {
 	now := r.now().UTC()
-	_, err := r.db.ExecContext(ctx, sqlRecordPostgres,
+	_, err := db.ExecContext(ctx, sqlRecordPostgres,
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
 		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC(),
 		string(registration.CertLapsed), now, supersedeReason(c),
-		issuedDetail(c), nullIfEmpty(c.VerifyCode))
+		issuedDetail(c), nullIfEmpty(c.VerifyCode), c.StatusRef.List, c.StatusRef.Index, EntrySuspended)
+	r.changed()
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
+	}
+	if err != nil && isDivisionByZero(err) { // the bind CTE found no reserved entry
+		return fmt.Errorf("certificate %s v%d status index %s: %w", c.CertificateNo, c.Version, c.StatusRef, ErrStatusRef)
 	}
 	return err
 }
@@ -250,11 +279,28 @@ func issuedDetail(c Certificate) string {
 
 // sqlRecordPostgres is sqlInsertCertificate, sqlSupersede and
 // sqlAuditIssued as one PostgreSQL statement (recordPostgres).
+//
+// The status CTEs: bind claims the reserved entry $19/$20 for the new
+// version; sst marks the entries of the superseded versions and their
+// copies SUSPENDED ($21) and gen counts a generation of their lists. If
+// bind finds no unclaimed entry, the final division by zero fails the whole
+// statement (ErrStatusRef): PostgreSQL has no other way to refuse from a CTE.
 const sqlRecordPostgres = `WITH ins AS (
 		INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
-			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', $18)
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code,
+			status_list, status_idx)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', $18, $19, $20)
 		RETURNING 1
+	), bind AS (
+		UPDATE status_entries SET certificate_no = $1, version = $2, updated_at = $15
+		WHERE list_id = $19 AND idx = $20 AND certificate_no IS NULL
+		RETURNING 1
+	), sst AS (
+		UPDATE status_entries SET status = $21, updated_at = $15
+		WHERE certificate_no = $1 AND version < $2 AND status = 0
+		RETURNING list_id
+	), gen AS (
+		UPDATE status_lists SET generation = generation + 1 WHERE id IN (SELECT list_id FROM sst)
 	), sup AS (
 		UPDATE certificates SET status = $14, status_changed_at = $15, status_reason = $16
 		WHERE certificate_no = $1 AND version < $2 AND status = $6
@@ -262,13 +308,14 @@ const sqlRecordPostgres = `WITH ins AS (
 		INSERT INTO audit_log (at, actor, action, subject, detail)
 		VALUES ($15, 'issuer', 'certificate.issued', $5, $17)
 	)
-	SELECT count(*) FROM ins`
+	SELECT (SELECT count(*) FROM ins) / (SELECT count(*) FROM bind)`
 
 // RecordCertificate's statements on SQLite (sqlRecordPostgres is the three as one).
 const (
 	sqlInsertCertificate = `INSERT INTO certificates (certificate_no, version, licence_id, registration_number, case_id, status,
-			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`
+			downloadable_from, ofd_key, ofd_digest, pdf_key, pdf_digest, signer_serial, issued_at, status_reason, verify_code,
+			status_list, status_idx)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`
 	sqlSupersede = `UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
 			WHERE certificate_no = ? AND version < ? AND status = ?`
 	sqlAuditIssued = `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`
@@ -278,6 +325,7 @@ const (
 // per group commit (database/sql would otherwise compile each statement for
 // each row). PostgreSQL records with one statement (recordPostgres).
 type recordStmts struct {
+	tx                       *sql.Tx
 	insert, supersede, audit *sql.Stmt
 }
 
@@ -290,7 +338,7 @@ func (s *recordStmts) close() {
 }
 
 func (r *Registry) prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts, error) {
-	st := &recordStmts{}
+	st := &recordStmts{tx: tx}
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	if st.insert, err = tx.PrepareContext(ctx, sqlInsertCertificate); err != nil {
@@ -307,17 +355,32 @@ func (r *Registry) prepareRecord(ctx context.Context, tx *sql.Tx) (*recordStmts,
 	return st, nil
 }
 
-// recordIn inserts c, supersedes older valid versions and audits, with st.
+// recordIn inserts c, binds its status entry (reserving one if c has
+// none), supersedes older valid versions and their status entries, and
+// audits, with st in st.tx.
 func (r *Registry) recordIn(ctx context.Context, st *recordStmts, c Certificate) error {
 	ctx = context.WithoutCancel(ctx)
+	if c.StatusRef.IsZero() {
+		var err error
+		if c.StatusRef, err = r.reserveIn(ctx, st.tx); err != nil {
+			return err
+		}
+	}
+	list, idx := nullRef(c.StatusRef)
 	_, err := st.insert.ExecContext(ctx,
 		c.CertificateNo, c.Version, c.LicenceID, c.RegistrationNo, c.CaseID, string(registration.CertValid),
 		c.DownloadableFrom, c.OFDKey, c.OFDSHA256, c.PDFKey, c.PDFSHA256, c.SignerSerial, c.IssuedAt.UTC(),
-		nullIfEmpty(c.VerifyCode))
+		nullIfEmpty(c.VerifyCode), list, idx)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("certificate %s v%d for case %s: %w", c.CertificateNo, c.Version, c.CaseID, ErrConflict)
 		}
+		return err
+	}
+	if err := r.bindIn(ctx, st.tx, c.StatusRef, c.CertificateNo, c.Version, ""); err != nil {
+		return err
+	}
+	if err := r.setEntriesIn(ctx, st.tx, EntrySuspended, entriesBefore, c.CertificateNo, c.Version); err != nil {
 		return err
 	}
 	now := r.now().UTC()
@@ -337,6 +400,9 @@ func (r *Registry) SetCertificatesStatus(ctx context.Context, regNo string, stat
 	var n int64
 	err := r.tx(ctx, func(tx *sql.Tx) error {
 		now := r.now().UTC()
+		if err := r.setEntriesIn(ctx, tx, EntryStatus(status), entriesOfRegistration, regNo, string(registration.CertValid)); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
 			WHERE registration_number = ? AND status = ?`), string(status), now, reason, regNo, string(registration.CertValid))
 		if err != nil {
@@ -373,14 +439,21 @@ type UsageCopy struct {
 	ObjectKey string
 	SHA256    string
 	CreatedAt time.Time
+	// StatusRef is the copy's entry in the status lists: reserved with
+	// ReserveStatusIndex before rendering, or zero for RecordCopyOnce to
+	// reserve one.
+	StatusRef StatusRef
 }
 
-const copyColumns = `copy_id, certificate_no, version, format, valid_from, valid_until, purpose, day, created_by, object_key, digest, created_at`
+const copyColumns = `copy_id, certificate_no, version, format, valid_from, valid_until, purpose, day, created_by, object_key, digest, created_at,
+	status_list, status_idx`
 
 func scanCopy(row interface{ Scan(...any) error }) (UsageCopy, error) {
 	var u UsageCopy
+	var list, idx sql.NullInt64
 	err := row.Scan(&u.CopyID, &u.CertificateNo, &u.Version, &u.Format, &u.ValidFrom, &u.ValidUntil, &u.Purpose, &u.Day,
-		&u.CreatedBy, &u.ObjectKey, &u.SHA256, &u.CreatedAt)
+		&u.CreatedBy, &u.ObjectKey, &u.SHA256, &u.CreatedAt, &list, &idx)
+	u.StatusRef = scanRef(list, idx)
 	u.ValidFrom, u.ValidUntil, u.CreatedAt = u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.CreatedAt.UTC()
 	return u, err
 }
@@ -432,10 +505,11 @@ func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCo
 	}
 	err = r.tx(ctx, func(tx *sql.Tx) error {
 		now := r.now().UTC()
+		list, idx := nullRef(u.StatusRef)
 		res, err := tx.ExecContext(ctx, r.q(`INSERT INTO usage_copies (`+copyColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 			u.CopyID, u.CertificateNo, u.Version, u.Format, u.ValidFrom.UTC(), u.ValidUntil.UTC(), u.Purpose, u.Day.String(),
-			u.CreatedBy, u.ObjectKey, u.SHA256, now)
+			u.CreatedBy, u.ObjectKey, u.SHA256, now, list, idx)
 		if err != nil {
 			return err
 		}
@@ -446,6 +520,18 @@ func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCo
 			if errors.Is(err, ErrNotFound) { // the conflict was the copy id itself
 				return fmt.Errorf("copy id %s: %w", u.CopyID, ErrConflict)
 			}
+			return err
+		}
+		if u.StatusRef.IsZero() { // reserved only now that the copy is new
+			if u.StatusRef, err = r.reserveIn(ctx, tx); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, r.q(`UPDATE usage_copies SET status_list = ?, status_idx = ? WHERE copy_id = ?`),
+				u.StatusRef.List, u.StatusRef.Index, u.CopyID); err != nil {
+				return err
+			}
+		}
+		if err := r.bindIn(ctx, tx, u.StatusRef, u.CertificateNo, u.Version, u.CopyID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
