@@ -142,3 +142,76 @@ func IssueAuthorityCertificate(ctx context.Context, root Signer, cfg CAConfig) (
 	}
 	return key, cert, nil
 }
+
+// VerificationServiceUnit is the organizational unit of the verification
+// service's certificate (see IssueServiceCertificate). It is the
+// certificate's role: the verifier accepts a verification report only from
+// a signer whose certificate carries it, and never a certificate from one.
+const VerificationServiceUnit = "ecert 核验服务"
+
+// IsVerificationService reports whether c is a verification-service
+// certificate (its subject names VerificationServiceUnit). Only the root's
+// holder can issue one, so the mark is as strong as the chain it sits on.
+func IsVerificationService(c *smx509.Certificate) bool {
+	if c == nil {
+		return false
+	}
+	for _, ou := range c.Subject.OrganizationalUnit {
+		if ou == VerificationServiceUnit {
+			return true
+		}
+	}
+	return false
+}
+
+// IssueServiceCertificate generates the verification service's SM2 key and
+// certifies it with root: an end-entity certificate with digitalSignature
+// only (the service attests what it checked; it commits to no document),
+// subject CN and OU VerificationServiceUnit under the root's organization, valid like an issuer
+// certificate but never beyond the root. It signs verification reports,
+// never certificates.
+func IssueServiceCertificate(ctx context.Context, root Signer, cfg CAConfig) (*sm2.PrivateKey, *smx509.Certificate, error) {
+	cfg = cfg.Defaults()
+	chain := root.Chain()
+	if len(chain) == 0 {
+		return nil, nil, errors.New("issue service certificate: root signer has no certificate")
+	}
+	parent := chain[0]
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate service key: %w", err)
+	}
+	sn, err := serialNumber()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := cfg.Now().UTC().Truncate(time.Second)
+	notAfter := now.Add(cfg.IssuerValidity)
+	if notAfter.After(parent.NotAfter) {
+		notAfter = parent.NotAfter
+	}
+	subject := pkix.Name{
+		CommonName:         VerificationServiceUnit,
+		Organization:       parent.Subject.Organization,
+		OrganizationalUnit: []string{VerificationServiceUnit},
+		Country:            parent.Subject.Country,
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          sn,
+		Subject:               subject,
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  false,
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent.ToX509(), &key.PublicKey, cryptoSigner{ctx: ctx, s: root})
+	if err != nil {
+		return nil, nil, fmt.Errorf("create service certificate: %w", err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse service certificate: %w", err)
+	}
+	return key, cert, nil
+}

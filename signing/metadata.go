@@ -7,7 +7,8 @@ package signing
 const (
 	// MetaCertificateNo is the certificate number (证书编号) of the document.
 	MetaCertificateNo = "ecert.certificateNo"
-	// MetaKind is "original" or "usage-copy".
+	// MetaKind is "original" or "usage-copy" for a certificate, and
+	// KindVerificationReport for a verification report.
 	MetaKind = "ecert.kind"
 	// MetaUsageValidFrom and MetaUsageValidUntil bound a usage copy's
 	// validity (inclusive days).
@@ -19,3 +20,7 @@ const (
 	// MetaCopyID identifies one usage copy.
 	MetaCopyID = "ecert.copyId"
 )
+
+// KindVerificationReport is the MetaKind of a verification report signed
+// by the verification service (see IssueServiceCertificate).
+const KindVerificationReport = "verification-report"

@@ -37,6 +37,8 @@ const MinPassphraseLen = 12
 //	issuers/<serial>.pem     every issuing-authority certificate ever made (kept after rotation)
 //	issuers/<serial>.key     its encrypted private key
 //	current                  serial (hex) of the issuer certificate used for new signatures
+//	service.pem              the verification service's certificate (signs verification reports only)
+//	service.key              its encrypted private key
 //
 // Documents signed with a retired issuer key still verify: they carry their
 // certificate, which chains to the same root.
@@ -135,8 +137,10 @@ func (s *Store) initLocked(ctx context.Context) error {
 	if err := writeCert(filepath.Join(s.dir, "root.pem"), cert); err != nil {
 		return err
 	}
-	_, err = s.rotateLocked(ctx)
-	return err
+	if _, err = s.rotateLocked(ctx); err != nil {
+		return err
+	}
+	return s.newServiceLocked(ctx)
 }
 
 // lock creates the store directory and takes its cross-process lock.
@@ -228,6 +232,77 @@ func (s *Store) Signer() (*KeySigner, error) {
 		return nil, err
 	}
 	return NewKeySigner(key, []*smx509.Certificate{cert, root})
+}
+
+// ReportSigner loads the verification service's key, which signs
+// verification reports and nothing else; its chain is [service
+// certificate, root certificate], the same root as the issuer's. A store
+// made before the service key existed gets one on first use, made under
+// the store's lock (so concurrent processes make exactly one). Like Signer
+// it needs the passphrase and fails on a wrong one.
+func (s *Store) ReportSigner(ctx context.Context) (*KeySigner, error) {
+	if s.pass == nil {
+		return nil, errLocked
+	}
+	if !s.Exists() {
+		return nil, ErrNoKeys
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "service.pem")); errors.Is(err, os.ErrNotExist) {
+		unlock, err := s.lock()
+		if err != nil {
+			return nil, err
+		}
+		err = s.ensureServiceLocked(ctx)
+		unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	root, err := s.Root()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := readCert(filepath.Join(s.dir, "service.pem"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.readKey(filepath.Join(s.dir, "service.key"))
+	if err != nil {
+		return nil, err
+	}
+	return NewKeySigner(key, []*smx509.Certificate{cert, root})
+}
+
+// ServiceCertificate returns the verification service's certificate, or
+// an error wrapping os.ErrNotExist when none has been made yet.
+func (s *Store) ServiceCertificate() (*smx509.Certificate, error) {
+	return readCert(filepath.Join(s.dir, "service.pem"))
+}
+
+// ensureServiceLocked makes the service key unless another process made it
+// while this one waited for the lock.
+func (s *Store) ensureServiceLocked(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(s.dir, "service.pem")); err == nil {
+		return nil
+	}
+	return s.newServiceLocked(ctx)
+}
+
+// newServiceLocked makes the service key and certificate; the key is
+// written first, so a certificate on disk always has its key.
+func (s *Store) newServiceLocked(ctx context.Context) error {
+	root, err := s.rootSigner()
+	if err != nil {
+		return err
+	}
+	key, cert, err := IssueServiceCertificate(ctx, root, s.cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.writeKey(filepath.Join(s.dir, "service.key"), key); err != nil {
+		return err
+	}
+	return writeCert(filepath.Join(s.dir, "service.pem"), cert)
 }
 
 func (s *Store) rootSigner() (*KeySigner, error) {

@@ -100,6 +100,13 @@ func OFD(data []byte, opts Options) *Report {
 	}
 	r.Warnings = append(r.Warnings, d.warnings...)
 	d.coverage(r)
+	for _, s := range r.Signatures {
+		if signing.IsVerificationService(s.cert) {
+			// Verification reports are PDFs: an OFD is always a certificate.
+			r.checkKind(nil, s.cert)
+			break
+		}
+	}
 
 	meta := map[string]string{}
 	for _, cd := range body.CustomDatas {

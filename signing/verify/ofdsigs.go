@@ -70,7 +70,7 @@ func (d *ofdDoc) signature(id, baseLoc string, index, n int, opts Options, log *
 		return fail(err)
 	}
 	s.add(CheckFormat, nil, fmt.Sprintf("OFD package with %d seal signature(s); this one GB/T 38540 v4", n))
-	s.Signer, s.SignerSN, s.Seal = describe(sv.Cert), sv.Cert.SerialNumber.Text(16), sv.Seal.Name
+	s.Signer, s.SignerSN, s.Seal, s.cert = describe(sv.Cert), sv.Cert.SerialNumber.Text(16), sv.Seal.Name, sv.Cert
 	t := sv.Time
 	s.SigningTime = &t
 	d.ecert = d.ecert || sv.Seal.VendorID == "ECERT"

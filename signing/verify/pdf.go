@@ -46,6 +46,10 @@ func PDF(data []byte, opts Options) *Report {
 	if len(last.Metadata) > 0 {
 		r.Metadata = last.Metadata
 	}
+	if r.checkKind(last.Metadata, ls.cert) {
+		// A verification report prints no certificate data to compare.
+		return r.finish().noteTrust(log)
+	}
 	if r.checkUsage(last.Metadata, true, opts) {
 		// The text of the revision the last signature signs (the whole
 		// file when integrity holds).
@@ -76,7 +80,7 @@ func pdfSignature(data []byte, sig *pdfsig.Signature, index, n int, opts Options
 		return fail(err)
 	}
 	s.add(CheckFormat, nil, fmt.Sprintf("PDF with %d signature(s); SubFilter %s", n, sig.SubFilter))
-	s.Signer, s.SignerSN = describe(sd.Signer), sd.Signer.SerialNumber.Text(16)
+	s.Signer, s.SignerSN, s.cert = describe(sd.Signer), sd.Signer.SerialNumber.Text(16), sd.Signer
 	if !sd.SigningTime.IsZero() {
 		t := sd.SigningTime
 		s.SigningTime = &t

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // SignatureReport is the verdict on one signature of a document: what it
@@ -36,6 +38,9 @@ type SignatureReport struct {
 	Trust  *Trust  `json:"trust,omitempty"`
 	OK     bool    `json:"ok"`
 	Checks []Check `json:"checks"`
+
+	// cert is the signer certificate, when the signature could be read.
+	cert *smx509.Certificate
 }
 
 func (s *SignatureReport) add(name string, err error, okReason string) {

@@ -61,6 +61,10 @@ const NoRegistry = "status not checked: no registry configured (the signatures s
 // otherwise records that status was not checked (which does not fail the
 // report: a verifier offline still learns whether the file is genuine).
 func (r *Report) applyStatus(opts Options) {
+	if r.Document == DocumentVerificationReport {
+		r.Status = &Status{Reason: "status not applicable: a verification report is not a certificate"}
+		return
+	}
 	if !r.OK {
 		// Signed data that does not verify names nothing worth asking about.
 		r.Status = &Status{Reason: "status not checked: the document itself did not verify"}

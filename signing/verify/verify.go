@@ -143,6 +143,9 @@ type Report struct {
 	// Status is the issuer registry's word on the document today, or why
 	// it was not asked (File only).
 	Status *Status `json:"status,omitempty"`
+	// Document is DocumentVerificationReport for a verification report
+	// signed by the verification service, empty for a certificate.
+	Document string `json:"document,omitempty"`
 }
 
 // Options configure verification.
