@@ -73,3 +73,10 @@ func IsTransient(err error) bool {
 	}
 	return false
 }
+
+// isDivisionByZero reports PostgreSQL's division_by_zero, which
+// sqlRecordPostgres raises on purpose when its status entry is not reserved.
+func isDivisionByZero(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "22012"
+}

@@ -109,7 +109,11 @@ func (r *Registry) CancelRegistration(ctx context.Context, number, reason string
 		if changed = n > 0; !changed {
 			return nil
 		}
-		// The registration's certificates stop being valid with it (04 注销).
+		// The registration's certificates stop being valid with it (04 注销),
+		// and so do their status list entries and their copies'.
+		if err := r.setEntriesIn(ctx, tx, EntryInvalid, entriesOfRegistration, number, string(registration.CertValid)); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, r.q(`UPDATE certificates SET status = ?, status_changed_at = ?, status_reason = ?
 			WHERE registration_number = ? AND status = ?`),
 			string(registration.CertCancelled), r.now().UTC(), reason, number, string(registration.CertValid)); err != nil {

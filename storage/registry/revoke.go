@@ -33,6 +33,11 @@ func (r *Registry) RevokeCertificate(ctx context.Context, certNo, reason, actor 
 		if n, _ = res.RowsAffected(); n == 0 {
 			return nil
 		}
+		// The version and its usage copies are INVALID in the status list
+		// from the same commit.
+		if err := r.setEntriesIn(ctx, tx, EntryInvalid, entriesOfVersion, certNo, cur.Version); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
 			now, actor, "certificate.revoke", certNo, fmt.Sprintf("v%d %s %s", cur.Version, registration.CertRevoked, reason))
 		return err
