@@ -64,6 +64,9 @@ type Certificate struct {
 	// ?code=; a usage copy carries its certificate version's code.
 	VerifyCode string     `json:"verify_code,omitempty"`
 	Copy       *UsageCopy `json:"copy,omitempty"`
+	// Claim is the signed claim (signing/claim: "EC1:" and base45) printed
+	// as a second QR code for offline verification; empty: none.
+	Claim string `json:"claim,omitempty"`
 }
 
 // ParseRecord decodes and validates a JSON certificate record. Unknown
@@ -192,6 +195,9 @@ func (c *Certificate) Validate() error {
 		}
 	}
 	if err := checkURL("verify_url", c.VerifyURL); err != nil {
+		return err
+	}
+	if err := checkClaim(c.Claim); err != nil {
 		return err
 	}
 	if c.VerifyCode != "" && !registration.ValidVerifyCode(c.VerifyCode) {

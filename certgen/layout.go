@@ -212,6 +212,8 @@ func shown(when string, c *Certificate) bool {
 		return c.Copy == nil
 	case "verify_code":
 		return c.VerifyCode != ""
+	case "claim":
+		return c.Claim != ""
 	}
 	return true
 }
@@ -295,6 +297,16 @@ func (r *Renderer) layout(ctx context.Context, c *Certificate) (*page, error) {
 		return nil, err
 	}
 	p.ops = append(p.ops, qrOp{Box: t.QR, Modules: mods})
+	if c.Claim != "" {
+		if t.ClaimQR == nil {
+			return nil, fmt.Errorf("%w: the template %q has no claim_qr box for the signed claim", ErrInvalid, t.Name)
+		}
+		mods, err := claimModules(c.Claim)
+		if err != nil {
+			return nil, err
+		}
+		p.ops = append(p.ops, qrOp{Box: *t.ClaimQR, Modules: mods})
+	}
 	se, err := r.sealPicture(c.Authority)
 	if err != nil {
 		return nil, err

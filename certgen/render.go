@@ -66,21 +66,31 @@ type doc struct {
 	c     *Certificate
 	p     *page
 	fonts []*docFont // by Renderer.fonts index; nil: unused
-	qr    []byte     // QR picture, made by the first format that draws it
+	// qr holds the QR pictures (the URL's, the claim's), made by the first
+	// format that draws them, by their modules' first row.
+	qr map[*[]bool][]byte
 }
 
-// qrPNG is the QR code as a 1-bit PNG with 4 pixels per module, made once
+// qrPNG is a QR code as a 1-bit PNG with 4 pixels per module, made once
 // per document for both formats. Four pixels per module keep the edges
 // sharp in readers that smooth scaled-up pictures.
 func (d *doc) qrPNG(o qrOp) ([]byte, error) {
-	if d.qr == nil {
-		b, err := qrPNG(o.Modules, 4)
-		if err != nil {
-			return nil, err
-		}
-		d.qr = b
+	if len(o.Modules) == 0 {
+		return nil, fmt.Errorf("certgen: empty QR code")
 	}
-	return d.qr, nil
+	k := &o.Modules[0]
+	if b, ok := d.qr[k]; ok {
+		return b, nil
+	}
+	b, err := qrPNG(o.Modules, 4)
+	if err != nil {
+		return nil, err
+	}
+	if d.qr == nil {
+		d.qr = make(map[*[]bool][]byte, 2)
+	}
+	d.qr[k] = b
+	return b, nil
 }
 
 // prepare validates and lays out c and subsets the fonts it uses.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,6 +118,48 @@ func TestPDFFontsEmbeddedSubsets(t *testing.T) {
 		// name type... encoding emb sub uni num gen
 		if len(f) < 6 || f[len(f)-5] != "yes" || f[len(f)-4] != "yes" || f[len(f)-3] != "yes" || len(f[0]) < 8 || f[0][6] != '+' {
 			t.Errorf("font not an embedded, named subset with ToUnicode: %q", ln)
+		}
+	}
+}
+
+// syntheticClaim returns n characters of the QR alphanumeric set, like a
+// base45 claim (the real claim is tested end to end in issuance).
+func syntheticClaim(n int) string {
+	b := []byte("EC1:")
+	for i := 0; len(b) < n; i++ {
+		b = append(b, claimAlphabet[(i*7919+i/3)%len(claimAlphabet)])
+	}
+	return string(b)
+}
+
+// Both QR codes (the URL and the signed claim) decode from the page
+// rendered at 150 dpi for every claim the template allows (up to version
+// 22), and at 100 dpi up to version 18 (574 characters): the real claims
+// (signing/claim) stay within that, worst case included.
+func TestPDFClaimQRDecodes(t *testing.T) {
+	pdftoppm := testenv.Tool(t, "pdftoppm")
+	zbarimg := testenv.Tool(t, "zbarimg")
+	r := defaultRenderer(t)
+	for _, name := range []string{"zhang.json", "wang-copy.json"} {
+		for _, n := range []int{420, 574, maxClaimLen} {
+			c := loadRecord(t, name)
+			c.Claim = syntheticClaim(n)
+			fn := renderPDFFile(t, r, c)
+			for _, dpi := range []string{"150", "100"} {
+				if dpi == "100" && n > 574 {
+					continue
+				}
+				prefix := filepath.Join(t.TempDir(), "page")
+				if out, err := exec.Command(pdftoppm, "-r", dpi, "-png", "-singlefile", fn, prefix).CombinedOutput(); err != nil {
+					t.Fatalf("pdftoppm: %v\n%s", err, out)
+				}
+				out, _ := exec.Command(zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", prefix+".png").Output()
+				url, _ := r.VerifyURL(c)
+				got := strings.Split(strings.TrimSpace(string(out)), "\n")
+				if !slices.Contains(got, url) || !slices.Contains(got, c.Claim) {
+					t.Errorf("%s, claim of %d characters, %s dpi: zbarimg read %q, want the URL and the claim", name, n, dpi, got)
+				}
+			}
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Template struct {
 	List       *List     `json:"list,omitempty"` // the specialties table
 	Seal       Box       `json:"seal"`
 	QR         Box       `json:"qr"`
+	// ClaimQR is where the signed claim's QR code goes (offline
+	// verification; drawn only for a certificate that carries a claim).
+	ClaimQR    *Box      `json:"claim_qr,omitempty"`
 	CopyFrame  *Frame    `json:"copy_frame,omitempty"` // the annotation box of a usage copy
 	Watermark  *Mark     `json:"watermark,omitempty"`  // diagonal text on usage copies
 	SealConfig SealStyle `json:"seal_style"`
@@ -52,7 +55,7 @@ type Frame struct {
 	Stroke    string  `json:"stroke,omitempty"` // #RRGGBB
 	Fill      string  `json:"fill,omitempty"`
 	LineWidth float64 `json:"line_width,omitempty"` // mm
-	When      string  `json:"when,omitempty"`       // "", "copy", "original" or "verify_code" (only with a code)
+	When      string  `json:"when,omitempty"`       // "", "copy", "original", "verify_code" (only with a code) or "claim" (only with a claim)
 }
 
 // Text is a line of text at a baseline position. Value may hold {field}
@@ -161,8 +164,8 @@ func (t *Template) check() error {
 		return nil
 	}
 	checkWhen := func(what, w string) error {
-		if w != "" && w != "copy" && w != "original" && w != "verify_code" {
-			return fmt.Errorf("%s: when %q is not copy, original or verify_code", what, w)
+		if w != "" && w != "copy" && w != "original" && w != "verify_code" && w != "claim" {
+			return fmt.Errorf("%s: when %q is not copy, original, verify_code or claim", what, w)
 		}
 		return nil
 	}
@@ -232,6 +235,11 @@ func (t *Template) check() error {
 	}
 	if err := inPage("qr", t.QR); err != nil || t.QR.W <= 0 || t.QR.W != t.QR.H {
 		return fmt.Errorf("qr box must be a square inside the page (%v)", err)
+	}
+	if b := t.ClaimQR; b != nil {
+		if err := inPage("claim_qr", *b); err != nil || b.W <= 0 || b.W != b.H {
+			return fmt.Errorf("claim_qr box must be a square inside the page (%v)", err)
+		}
 	}
 	if t.CopyFrame != nil {
 		if err := inPage("copy_frame", t.CopyFrame.Box); err != nil {
