@@ -17,16 +17,16 @@ const MaxTemplateBytes = 256 << 10
 // positions and sizes are millimetres from the top-left corner of the page;
 // font sizes are points. See docs/rendering.md for the JSON format.
 type Template struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title"` // document title (PDF /Title, OFD DocInfo)
-	Page       Size      `json:"page"`
-	Fonts      []string  `json:"fonts"` // fallback order, files under fonts/
-	Background string    `json:"background,omitempty"`
-	Frames     []Frame   `json:"frames,omitempty"`
-	Texts      []Text    `json:"texts"`
-	List       *List     `json:"list,omitempty"` // the specialties table
-	Seal       Box       `json:"seal"`
-	QR         Box       `json:"qr"`
+	Name       string   `json:"name"`
+	Title      string   `json:"title"` // document title (PDF /Title, OFD DocInfo)
+	Page       Size     `json:"page"`
+	Fonts      []string `json:"fonts"` // fallback order, files under fonts/
+	Background string   `json:"background,omitempty"`
+	Frames     []Frame  `json:"frames,omitempty"`
+	Texts      []Text   `json:"texts"`
+	List       *List    `json:"list,omitempty"` // the specialties table
+	Seal       Box      `json:"seal"`
+	QR         Box      `json:"qr"`
 	// ClaimQR is where the signed claim's QR code goes (offline
 	// verification; drawn only for a certificate that carries a claim).
 	ClaimQR    *Box      `json:"claim_qr,omitempty"`
