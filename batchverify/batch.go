@@ -84,22 +84,34 @@ type Options struct {
 	StatusList string
 }
 
-// Verify checks every file and returns the batch. It stops early only when
-// ctx ends.
-func Verify(ctx context.Context, files []File, opts Options) (*Batch, error) {
+// New returns an empty batch verified at opts.Verify.Now (time.Now when
+// nil), against opts.Verify.Roots, and opts with its clock fixed at that
+// instant: verify every file with the options returned, so that each is
+// validated at the time the report states.
+func New(opts Options) (*Batch, Options) {
 	now := time.Now()
 	if opts.Verify.Now != nil {
 		now = opts.Verify.Now()
 	}
-	// Every file is validated at the same instant, the one the report states.
 	opts.Verify.Now = func() time.Time { return now }
 	b := &Batch{ID: newID(), VerifiedAt: now, Trust: trustList(opts.Verify.Roots), StatusList: opts.StatusList}
 	if b.StatusList == "" {
 		b.StatusList = StatusNotConsulted
 		if opts.Verify.Status != nil {
-			b.StatusList = "registry consulted (no signed status list)"
+			b.StatusList = StatusRegistry
 		}
 	}
+	return b, opts
+}
+
+// StatusRegistry is the StatusList of a batch whose status checks asked
+// the issuer's registry directly (no signed status list).
+const StatusRegistry = "registry consulted (no signed status list)"
+
+// Verify checks every file and returns the batch. It stops early only when
+// ctx ends.
+func Verify(ctx context.Context, files []File, opts Options) (*Batch, error) {
+	b, opts := New(opts)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/ecert/ecert/batchverify"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/verify"
@@ -27,6 +29,7 @@ var verifyFlags struct {
 	json             bool
 	trust            []string
 	allowDevelopment bool
+	report           string
 }
 
 // maxVerifyFile is the largest file ecert verify reads.
@@ -42,6 +45,9 @@ func init() {
 			"summary; with --json an array of reports, each with its \"file\" (and \"error\" when unreadable).\n" +
 			"Trusted roots: every --trust (a PEM file of one or more roots, or a directory of them), else\n" +
 			"<key-dir>/root.pem, else the development CA's root; with none the chain is not checked.\n" +
+			"--report FILE.pdf also writes a verification report (one line per file with its SM3 digest, verdict and\n" +
+			"failed checks, the time, the trust list and the status source), signed with the key store's verification\n" +
+			"service key (not the certificate-signing key); it verifies with ecert verify like any ecert PDF.\n" +
 			"Exit status: 0 every file valid with a production root (or a development root with\n" +
 			"--allow-development); 1 a file is invalid, its chain not checked, or it ends in a development root;\n" +
 			"2 a file or a trust list could not be read.",
@@ -50,6 +56,7 @@ func init() {
 	}
 	cmd.Flags().BoolVar(&verifyFlags.json, "json", false, "print the report as JSON (an array for several files)")
 	cmd.Flags().StringArrayVar(&verifyFlags.trust, "trust", nil, "trusted roots: a PEM file of one or more, or a directory of them (repeatable)")
+	cmd.Flags().StringVar(&verifyFlags.report, "report", "", "also write a verification report: a PDF listing every file with its verdict, signed with the verification service's key")
 	cmd.Flags().BoolVar(&verifyFlags.allowDevelopment, "allow-development", false, "exit 0 for documents that chain to an ecert development root")
 	rootCmd.AddCommand(cmd)
 }
@@ -60,6 +67,8 @@ type verified struct {
 	// Error says why the file could not be read; Report is then nil.
 	Error string `json:"error,omitempty"`
 	*verify.Report
+	// data is the file's content, kept for --report.
+	data []byte
 }
 
 func runVerify(cmd *cobra.Command, args []string) error {
@@ -78,6 +87,12 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	}
 	defer closeStatus()
 	opts.Status = status
+	var batch *batchverify.Batch
+	if verifyFlags.report != "" {
+		var bo batchverify.Options
+		batch, bo = batchverify.New(batchverify.Options{Verify: opts})
+		opts = bo.Verify
+	}
 	out := cmd.OutOrStdout()
 	single := len(args) == 1 && len(files) == 1 && files[0] == args[0]
 	var all []verified
@@ -98,6 +113,11 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if batch != nil {
+		if err := writeVerificationReport(cmd, batch, all); err != nil {
+			return &exitError{code: 2, err: err}
+		}
 	}
 	sum := summarize(all)
 	if !single {
@@ -121,7 +141,38 @@ func verifyOne(path string, opts verify.Options) verified {
 	if err != nil {
 		return verified{File: path, Error: err.Error()}
 	}
-	return verified{File: path, Report: verify.File(data, opts)}
+	return verified{File: path, Report: verify.File(data, opts), data: data}
+}
+
+// writeVerificationReport signs the run's outcome as a verification report
+// with the key store's verification-service key and writes it to --report.
+func writeVerificationReport(cmd *cobra.Command, b *batchverify.Batch, all []verified) error {
+	for _, v := range all {
+		if v.Report == nil {
+			b.AddUnreadable(v.File, v.Error)
+			continue
+		}
+		b.Add(v.File, v.data, v.Report)
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	st, err := signing.Open(cmd.Context(), keyDir(), devKeyDir(), log)
+	if err != nil {
+		return fmt.Errorf("verification report: %w", err)
+	}
+	signer, err := st.ReportSigner(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("verification report: %w", err)
+	}
+	pdf, err := batchverify.Sign(cmd.Context(), b, signer)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(verifyFlags.report, pdf, 0o644); err != nil {
+		return fmt.Errorf("verification report: %w", err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "verification report %s written to %s (%d files, signed by %s)\n",
+		b.ID, verifyFlags.report, len(b.Items), signer.Chain()[0].Subject.CommonName)
+	return nil
 }
 
 // verifyTargets expands the arguments: a file as it is, a directory into
@@ -335,6 +386,10 @@ func printReport(w io.Writer, file, trustSrc string, r *verify.Report) {
 		fmt.Fprintf(w, "%s (%s), no trusted root configured (pass --trust ROOT.pem): the chain is not checked\n", file, r.Format)
 	} else {
 		fmt.Fprintf(w, "%s (%s), trusted root from %s\n", file, r.Format, trustSrc)
+	}
+	if r.Document == verify.DocumentVerificationReport {
+		fmt.Fprintf(w, "  document: verification report of ecert's verification service (not a certificate): report %s, %s files, verified %s\n",
+			r.Metadata[batchverify.MetaReportID], r.Metadata[batchverify.MetaFiles], r.Metadata[batchverify.MetaVerifiedAt])
 	}
 	if r.Signer != "" {
 		fmt.Fprintf(w, "  signer: %s (serial %s)\n", r.Signer, r.SignerSN)
