@@ -188,6 +188,22 @@ type Verifier interface {
 	PublicStatus(ctx context.Context, licenceID, code, copyID string) (PublicStatus, error)
 }
 
+// StatusLists serves the signed status lists (GET /status/{list}) from
+// memory: built and signed beforehand, never on the request path.
+type StatusLists interface {
+	// StatusList returns the current token of list id, or false when
+	// there is no such list (or none is published yet).
+	StatusList(id int64) (StatusListToken, bool)
+}
+
+// StatusListToken is a signed status list token ready to serve.
+type StatusListToken struct {
+	Token    []byte
+	ETag     string // quoted
+	IssuedAt time.Time
+	TTL      time.Duration // how long a verifier may cache it
+}
+
 // Readiness probes every backend the service needs (registry, object store,
 // cache, queue).
 type Readiness interface {
@@ -211,6 +227,7 @@ type Deps struct {
 	Verifier    Verifier
 	Readiness   Readiness
 	Auditor     Auditor
+	StatusLists StatusLists
 	// Gatherer adds the core's metrics (ecert_issue_total,
 	// ecert_restamp_total, …) to /metrics; may be nil.
 	Gatherer prometheus.Gatherer
