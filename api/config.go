@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ecert/ecert/batchverify"
 )
 
 // APIKey is one portal or reviewer key. Only its SHA-256 is kept.
@@ -65,6 +67,10 @@ type Config struct {
 	MaxUploadBytes    int64 // POST /verify file, default 10 MiB
 	MaxJSONBytes      int64 // other request bodies, default 64 KiB
 
+	// Batch bounds POST /verify/batch: files, total bytes, zip entries
+	// (batchverify defaults; each file at most MaxUploadBytes).
+	Batch batchverify.Limits
+
 	// RequestTimeout bounds ordinary requests' work in the core (default 30 s).
 	RequestTimeout time.Duration
 	// RestampTimeout bounds one re-stamp, detached from the client (default 60 s).
@@ -97,6 +103,10 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.MaxApprovalsBytes, 64<<20)
 	def(&c.MaxUploadBytes, 10<<20)
+	if c.Batch.MaxFileBytes <= 0 {
+		c.Batch.MaxFileBytes = c.MaxUploadBytes
+	}
+	c.Batch = c.Batch.Defaults()
 	def(&c.MaxJSONBytes, 64<<10)
 	durations := []struct {
 		p *time.Duration

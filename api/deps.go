@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ecert/ecert/batchverify"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing/verify"
@@ -204,6 +205,17 @@ type StatusListToken struct {
 	TTL      time.Duration // how long a verifier may cache it
 }
 
+// Reports verifies batches and signs verification reports
+// (POST /verify/batch).
+type Reports interface {
+	// VerifyBatch verifies each file (already bounded by the api) as
+	// Verifier.Verify does, all at one instant, and returns the batch.
+	VerifyBatch(ctx context.Context, files []batchverify.File) (*batchverify.Batch, error)
+	// SignReport renders the batch as a PDF verification report signed
+	// with the verification service's key (never the authority's).
+	SignReport(ctx context.Context, b *batchverify.Batch) ([]byte, error)
+}
+
 // Readiness probes every backend the service needs (registry, object store,
 // cache, queue).
 type Readiness interface {
@@ -225,6 +237,7 @@ type Deps struct {
 	Revoker     Revoker
 	Holder      Holder
 	Verifier    Verifier
+	Reports     Reports
 	Readiness   Readiness
 	Auditor     Auditor
 	StatusLists StatusLists

@@ -42,6 +42,7 @@ func (s *Server) routes() *gin.Engine {
 
 	public := v1.Group("", s.rateLimit, s.need(s.deps.Verifier != nil))
 	public.POST("/verify", limitBody(s.cfg.MaxUploadBytes+multipartOverhead), s.postVerify)
+	public.POST("/verify/batch", s.need(s.deps.Reports != nil), limitBody(s.cfg.Batch.MaxTotalBytes+batchOverhead), s.postVerifyBatch)
 	public.GET("/verify/:licence_id", s.getVerifyStatus)
 	v1.GET("/status/:list", s.rateLimit, s.need(s.deps.StatusLists != nil), s.getStatusList)
 	s.pages(e)
