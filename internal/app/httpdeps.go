@@ -27,7 +27,7 @@ func (a *App) APIDeps() api.Deps {
 	return api.Deps{
 		Intake: apiIntake{a}, Cases: apiCases{a}, Eligibility: apiEligibility{a}, Revoker: apiRevoker{a},
 		Holder: apiHolder{a}, Verifier: v, Reports: &apiReports{v: v}, Readiness: apiReadiness{a}, Auditor: a.Registry,
-		Gatherer: a.Metrics, StatusLists: a.statusListsDeps(),
+		Gatherer: a.Metrics,
 	}
 }
 
@@ -104,11 +104,7 @@ func (x apiEligibility) Check(ctx context.Context, q api.EligibilityQuery) (api.
 type apiRevoker struct{ a *App }
 
 func (x apiRevoker) Revoke(ctx context.Context, certNo, reason, actor string) (registry.Certificate, error) {
-	c, err := x.a.Registry.RevokeCertificate(ctx, certNo, reason, actor)
-	if err == nil {
-		x.a.refreshStatusLists(ctx) // the lists say so at once
-	}
-	return c, err
+	return x.a.Registry.RevokeCertificate(ctx, certNo, reason, actor)
 }
 
 type apiHolder struct{ a *App }
