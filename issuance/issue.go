@@ -218,6 +218,13 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
 	}
 	doc := s.document(a, reg, lid.String(), code, registration.Today(now))
+	ref, err := s.reserveStatus(ctx)
+	if err != nil {
+		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
+	}
+	if err := s.signClaim(ctx, doc, version, ref); err != nil {
+		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
+	}
 	meta := map[string]string{signing.MetaCertificateNo: lid.String(), signing.MetaKind: "original"}
 	files, err := s.renderAndSign(ctx, doc, now, meta)
 	if err != nil {
@@ -234,7 +241,7 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 		CertificateNo: certNo, Version: version, LicenceID: lid.String(), RegistrationNo: reg.Number, CaseID: a.CaseID,
 		IDNumber: a.Person.IDNumber, Status: registration.CertValid,
 		OFDKey: keys["ofd"].Key, OFDSHA256: keys["ofd"].SHA256, PDFKey: keys["pdf"].Key, PDFSHA256: keys["pdf"].SHA256,
-		SignerSerial: s.signerSN, IssuedAt: now.UTC(), VerifyCode: code,
+		SignerSerial: s.signerSN, IssuedAt: now.UTC(), VerifyCode: code, StatusRef: ref,
 	}
 	if a.BusinessType.NeedsPublicNotice() {
 		c.DownloadableFrom = a.NoticeEnd.AddDays(1)

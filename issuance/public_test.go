@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,13 +15,16 @@ import (
 	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/signing/claim"
+	"github.com/ecert/ecert/signing/offline"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
 )
 
-// pdfTextAndQR returns the text pdftotext reads from a PDF and the URL
-// zbarimg reads from its QR code on the page rendered at 150 dpi.
-func pdfTextAndQR(t *testing.T, pdf []byte) (text, qr string) {
+// pdfTextAndQR returns the text pdftotext reads from a PDF, and the URL and
+// the signed claim zbarimg reads from its two QR codes on the page rendered
+// at dpi.
+func pdfTextAndQR(t *testing.T, pdf []byte, dpi int) (text, qr, signed string) {
 	t.Helper()
 	pdftotext, pdftoppm, zbarimg := testenv.Tool(t, "pdftotext"), testenv.Tool(t, "pdftoppm"), testenv.Tool(t, "zbarimg")
 	dir := t.TempDir()
@@ -32,14 +36,44 @@ func pdfTextAndQR(t *testing.T, pdf []byte) (text, qr string) {
 	if err != nil {
 		t.Fatalf("pdftotext: %v", err)
 	}
-	if msg, err := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", fn, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+	if msg, err := exec.Command(pdftoppm, "-r", strconv.Itoa(dpi), "-png", "-singlefile", fn, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, msg)
 	}
 	code, err := exec.Command(zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", filepath.Join(dir, "page.png")).Output()
 	if err != nil {
 		t.Fatalf("zbarimg found no QR code: %v", err)
 	}
-	return string(out), strings.TrimSpace(string(code))
+	for _, c := range strings.Split(strings.TrimSpace(string(code)), "\n") {
+		if strings.HasPrefix(c, claim.Prefix) {
+			signed = c
+		} else {
+			qr = c
+		}
+	}
+	return string(out), qr, signed
+}
+
+// offlineClaim verifies the signed claim read from a page the way an
+// inspector without signal does, and checks that it names what was issued.
+func (e *env) offlineClaim(t *testing.T, signed string, c registry.Certificate, copyID string, ref registry.StatusRef) *claim.Claim {
+	t.Helper()
+	issuers, err := e.keys.IssuerCertificates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := offline.Verify(signed, offline.Options{Issuers: issuers, Now: e.clock.Now()})
+	if r.Claim == nil || r.Checks[0].ID != "signature" || !r.Checks[0].OK {
+		t.Fatalf("claim from the page does not verify: %s %+v", r.Verdict, r.Checks)
+	}
+	got := r.Claim
+	if got.LicenceID != c.LicenceID || got.Version != c.Version || got.MaskedID != registration.MaskID(c.IDNumber) ||
+		ref.IsZero() || got.Status == nil || got.Status.Index != uint64(ref.Index) || got.Status.List != strconv.FormatInt(ref.List, 10) {
+		t.Errorf("claim %+v does not name certificate %s v%d (status entry %s)", got, c.LicenceID, c.Version, ref)
+	}
+	if (got.Copy == nil) != (copyID == "") || (got.Copy != nil && got.Copy.ID != copyID) {
+		t.Errorf("claim copy %+v, want %q", got.Copy, copyID)
+	}
+	return got
 }
 
 // An issued certificate carries a fresh verification code: recorded in its
@@ -68,7 +102,8 @@ func TestIssuedCertificateCarriesVerifyCode(t *testing.T) {
 			t.Fatalf("recorded code %q %v, want %q", row.VerifyCode, err, c.VerifyCode)
 		}
 		codes = append(codes, c.VerifyCode)
-		text, qr := pdfTextAndQR(t, e.read(t, c.PDFKey, c.PDFSHA256))
+		text, qr, signed := pdfTextAndQR(t, e.read(t, c.PDFKey, c.PDFSHA256), 150)
+		e.offlineClaim(t, signed, c, "", c.StatusRef)
 		if !strings.Contains(text, "核验码") || !strings.Contains(text, c.VerifyCode) {
 			t.Errorf("PDF text lacks 核验码 %s:\n%s", c.VerifyCode, text)
 		}
@@ -80,7 +115,10 @@ func TestIssuedCertificateCarriesVerifyCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, qr = pdfTextAndQR(t, e.read(t, cp.ObjectKey, cp.SHA256))
+		text, qr, signed = pdfTextAndQR(t, e.read(t, cp.ObjectKey, cp.SHA256), 100)
+		if cl := e.offlineClaim(t, signed, c, cp.CopyID, cp.StatusRef); cl.Copy == nil || cl.Copy.Purpose != "投标" {
+			t.Errorf("copy claim %+v, want purpose 投标", cl.Copy)
+		}
 		if !strings.Contains(text, c.VerifyCode) || !strings.Contains(text, cp.CopyID) {
 			t.Errorf("copy text lacks the parent's code %s or its id %s:\n%s", c.VerifyCode, cp.CopyID, text)
 		}

@@ -316,6 +316,13 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 	// answers for that version, and the copy's QR URL names the copy too.
 	doc := s.document(&a, &reg, cert.LicenceID, cert.VerifyCode, registration.Today(cert.IssuedAt))
 	doc.Copy = &certgen.UsageCopy{Serial: copyID, ValidFrom: registration.Today(from), ValidUntil: lastDay, Purpose: req.Purpose}
+	ref, err := s.reserveStatus(ctx)
+	if err != nil {
+		return Copy{}, err
+	}
+	if err := s.signClaim(ctx, doc, cert.Version, ref); err != nil {
+		return Copy{}, err
+	}
 	meta := map[string]string{
 		signing.MetaCertificateNo:       cert.LicenceID,
 		signing.MetaKind:                "usage-copy",
@@ -338,7 +345,7 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 	}
 	u := registry.UsageCopy{CopyID: copyID, CertificateNo: cert.CertificateNo, Version: cert.Version, Format: req.Format,
 		ValidFrom: from.UTC(), ValidUntil: until.UTC(), Purpose: req.Purpose, Day: p.day, CreatedBy: actor,
-		ObjectKey: objs[req.Format].Key, SHA256: objs[req.Format].SHA256}
+		ObjectKey: objs[req.Format].Key, SHA256: objs[req.Format].SHA256, StatusRef: ref}
 	got, recorded, err := s.reg.RecordCopyOnce(ctx, u)
 	if err != nil {
 		if got, recorded, err = s.settleCopy(ctx, u, objs, err); err != nil {
