@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecert/ecert/api"
 	"github.com/ecert/ecert/intake"
+	"github.com/ecert/ecert/signing/statuslist"
 	"github.com/ecert/ecert/signing/verify"
 )
 
@@ -30,7 +31,9 @@ func (s *stack) endToEnd(t *testing.T, w world) {
 	s.publicLookup(t, cert.LicenceID, code, a.Person.IDNumber, a.Person.Name, verify.StateCurrent)
 	s.copyLookup(t, cert, code)
 	s.lookupRefusals(t, cert.LicenceID, code)
+	s.statusList(t, cert, statuslist.Valid)
 	s.revoke(t, tok, cert, files[1])
+	s.statusList(t, cert, statuslist.Invalid) // published at once, not after the ttl
 	s.publicLookup(t, cert.LicenceID, code, a.Person.IDNumber, a.Person.Name, verify.StateRevoked)
 }
 

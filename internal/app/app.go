@@ -158,6 +158,8 @@ type App struct {
 	Service  *issuance.Service
 	// Metrics gathers the core's Prometheus metrics (ecert_issue_total, …).
 	Metrics *prometheus.Registry
+	// status publishes the signed status lists (statuslist.go).
+	status  statusLists
 	closers []func() error
 }
 
