@@ -12,18 +12,21 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/ecert/ecert/api"
+	"github.com/ecert/ecert/batchverify"
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
 )
 
 // APIDeps adapts the core to the interfaces the HTTP layer declares.
 func (a *App) APIDeps() api.Deps {
+	v := &apiVerifier{a: a}
 	return api.Deps{
 		Intake: apiIntake{a}, Cases: apiCases{a}, Eligibility: apiEligibility{a}, Revoker: apiRevoker{a},
-		Holder: apiHolder{a}, Verifier: &apiVerifier{a: a}, Readiness: apiReadiness{a}, Auditor: a.Registry,
+		Holder: apiHolder{a}, Verifier: v, Reports: &apiReports{v: v}, Readiness: apiReadiness{a}, Auditor: a.Registry,
 		Gatherer: a.Metrics, StatusLists: a.statusListsDeps(),
 	}
 }
@@ -266,6 +269,40 @@ func (x *apiVerifier) PublicStatus(ctx context.Context, licenceID, code, copyID 
 		out.Copy = &api.PublicCopy{ID: cp.ID, ValidFrom: cp.ValidFrom, ValidUntil: cp.ValidUntil, InValidity: cp.InValidity}
 	}
 	return out, nil
+}
+
+// apiReports verifies batches like apiVerifier and signs their reports
+// with the key store's verification-service key.
+type apiReports struct {
+	v      *apiVerifier
+	mu     sync.Mutex
+	signer signing.Signer
+}
+
+func (x *apiReports) VerifyBatch(ctx context.Context, files []batchverify.File) (*batchverify.Batch, error) {
+	roots, err := x.v.trustRoots()
+	if err != nil {
+		return nil, err
+	}
+	return batchverify.Verify(ctx, files, batchverify.Options{
+		Verify: verify.Options{Roots: roots, Status: issuance.StatusLookup(ctx, x.v.a.Registry, x.v.a.Policy)}})
+}
+
+// SignReport loads the service key on first use (making it for a store
+// that predates it) and keeps it once loaded.
+func (x *apiReports) SignReport(ctx context.Context, b *batchverify.Batch) ([]byte, error) {
+	x.mu.Lock()
+	if x.signer == nil {
+		s, err := x.v.a.Keys.ReportSigner(ctx)
+		if err != nil {
+			x.mu.Unlock()
+			return nil, fmt.Errorf("verification report key: %w", err)
+		}
+		x.signer = s
+	}
+	s := x.signer
+	x.mu.Unlock()
+	return batchverify.Sign(ctx, b, s)
 }
 
 type apiReadiness struct{ a *App }
