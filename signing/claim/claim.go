@@ -1,8 +1,9 @@
 // Package claim encodes a certificate's signed QR claim and decodes and
 // verifies it offline, with nothing but the issuing authority's
 // certificates: CWT (RFC 8392) → COSE_Sign1 with SM2-with-SM3 (signing/cose)
-// → zlib → Base45 (RFC 9285) → the prefix "EC1:", the way the EU Digital
-// COVID Certificate is built. docs/qr-claim.md documents every field.
+// → zlib where it shortens → Base45 (RFC 9285) → the prefix "EC1:", the way
+// the EU Digital COVID Certificate is built. docs/qr-claim.md documents every
+// field and its compact encoding.
 //
 // A claim must never carry a full ID number: Encode refuses one that is not
 // masked. Decode parses outside data and bounds everything: the text length,
@@ -65,9 +66,10 @@ type StatusRef struct {
 	Index uint64
 }
 
-// Claim is what the QR code of a certificate or usage copy asserts.
+// Claim is what the QR code of a certificate or usage copy asserts. It
+// names no issuer: the COSE kid identifies the issuer certificate, and
+// Decode reports it in Result.Issuer.
 type Claim struct {
-	Issuer         string    // iss: the issuing authority's name or code
 	IssuedAt       time.Time // iat; whole seconds are kept
 	LicenceID      string    // GB/T 36904 licence identifier (证照标识)
 	Version        int       // certificate version, from 1
@@ -142,7 +144,6 @@ func (c *Claim) Validate() error {
 		name, v string
 		max     int
 	}{
-		{"issuer", c.Issuer, maxTextRunes},
 		{"licence_id", c.LicenceID, maxTextRunes},
 		{"holder_name", c.HolderName, maxNameRunes},
 		{"masked_id", c.MaskedID, 32},

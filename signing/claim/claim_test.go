@@ -6,15 +6,17 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/smx509"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/ecert/ecert/internal/cbor"
 	"github.com/ecert/ecert/registration"
-	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/claim/internal/base45"
 	"github.com/ecert/ecert/signing/cose"
 	"github.com/ecert/ecert/signing/signtest"
@@ -52,7 +54,6 @@ const licenceID = "1.2.156.3005.2.11100000000013338W001.11210000MB0123456K.20250
 // specialties.
 func typicalCertificate() Claim {
 	return Claim{
-		Issuer:         signing.DefaultAuthorityName,
 		IssuedAt:       signedAt,
 		LicenceID:      licenceID,
 		Version:        2,
@@ -73,7 +74,7 @@ func typicalCertificate() Claim {
 func typicalCopy() Claim {
 	c := typicalCertificate()
 	c.Copy = &UsageCopy{
-		ID:         "JZ2026030200123",
+		ID:         "C3f9a07b2c41d8e6590ab",
 		Purpose:    "仅用于沈阳市浑南区某住宅小区项目投标使用",
 		ValidFrom:  registration.MustDate("2026-03-02"),
 		ValidUntil: registration.MustDate("2026-08-28"),
@@ -81,17 +82,18 @@ func typicalCopy() Claim {
 	return c
 }
 
-// worstCase has a 32-character name, 5 specialties, a 20-character
-// purpose and a status reference.
+// worstCase has a 32-character name (registration.MaxPersonNameRunes), 5
+// specialties of which one is not in registration.Specialties, a
+// 20-character purpose and a status reference.
 func worstCase() Claim {
 	c := typicalCopy()
-	c.HolderName = strings.Repeat("阿卜杜热合曼·", 4) + "买买提明" // 32 characters
+	c.HolderName = "阿卜杜克热木·买买提明·艾则孜·吐尔逊托合提·热依拉·努尔阿米娜" // 32 characters, no repeated run
 	c.Specialties = []Specialty{
 		{"建筑工程", registration.MustDate("2028-06-30")},
 		{"市政公用工程", registration.MustDate("2029-01-15")},
 		{"机电工程", registration.MustDate("2027-12-31")},
 		{"公路工程", registration.MustDate("2028-02-29")},
-		{"水利水电工程", registration.MustDate("2029-11-30")},
+		{"通信与广电工程", registration.MustDate("2029-11-30")}, // not a 二级 specialty: encoded as text
 	}
 	c.Status = &StatusRef{List: "LN-2026-03", Index: 4294967295}
 	return c
@@ -99,7 +101,7 @@ func worstCase() Claim {
 
 func TestWorstCaseShape(t *testing.T) {
 	c := worstCase()
-	if n := len([]rune(c.HolderName)); n != 32 {
+	if n := len([]rune(c.HolderName)); n != registration.MaxPersonNameRunes {
 		t.Fatalf("worst-case name has %d characters", n)
 	}
 	if n := len([]rune(c.Copy.Purpose)); n != 20 {
@@ -199,7 +201,7 @@ func reencode(t testing.TB, s string, change func([]byte) []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := inflate(z)
+	msg, err := coseMessage(z)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +331,6 @@ func TestEncodeRefuses(t *testing.T) {
 		change func(*Claim)
 	}{
 		{"full ID number", func(c *Claim) { c.MaskedID = "21010219850101123X" }},
-		{"no issuer", func(c *Claim) { c.Issuer = "" }},
 		{"no iat", func(c *Claim) { c.IssuedAt = time.Time{} }},
 		{"no licence id", func(c *Claim) { c.LicenceID = "" }},
 		{"version 0", func(c *Claim) { c.Version = 0 }},
@@ -359,14 +360,34 @@ func TestEncodeRefuses(t *testing.T) {
 	}
 }
 
-// TestQRSize checks that claims fit a QR code of version 22 or less at
-// level Q. Base45's alphabet is the QR alphanumeric set, so the encoder
-// uses alphanumeric mode.
+// purpose40 is a purpose of 40 characters, the longest the product accepts.
+const purpose40 = "仅用于沈阳市浑南区某住宅小区二期工程施工总承包项目投标及合同备案使用，复印件无效"
+
+// TestQRSize checks that claims fit the QR code the certificate prints: at
+// most version 18 at level Q (certgen's TestPDFClaimQRDecodes reads no
+// larger one from a page rendered at 100 dpi). Base45's alphabet is the QR
+// alphanumeric set, so the encoder uses alphanumeric mode. docs/qr-claim.md
+// lists the sizes this test logs.
 func TestQRSize(t *testing.T) {
 	f := newFixture(t)
-	for name, c := range map[string]Claim{"typical certificate": typicalCertificate(), "typical usage copy": typicalCopy(), "worst case": worstCase()} {
-		t.Run(name, func(t *testing.T) {
-			s := f.encode(t, c)
+	worst40 := worstCase()
+	worst40.Copy.Purpose = purpose40
+	if n := utf8.RuneCountInString(purpose40); n != 40 {
+		t.Fatalf("purpose40 has %d characters", n)
+	}
+	tests := []struct {
+		name       string
+		c          Claim
+		maxVersion int
+	}{
+		{"typical certificate", typicalCertificate(), 18},
+		{"typical usage copy", typicalCopy(), 18},
+		{"worst case", worstCase(), 18},
+		{"worst case, 40-character purpose", worst40, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := f.encode(t, tt.c)
 			for _, r := range s {
 				if !strings.ContainsRune("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", r) {
 					t.Fatalf("character %q is not QR alphanumeric", r)
@@ -376,9 +397,17 @@ func TestQRSize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d characters, QR version %d-Q", name, len(s), q.VersionNumber)
-			if q.VersionNumber > 22 {
-				t.Fatalf("QR version %d, want at most 22", q.VersionNumber)
+			cwt, err := marshalCWT(&tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			z, err := base45.Decode(strings.TrimPrefix(s, Prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: CWT %d bytes, %d characters, QR version %d-Q, zlib %v", tt.name, len(cwt), len(s), q.VersionNumber, z[0] != coseSign1Head)
+			if q.VersionNumber > tt.maxVersion {
+				t.Fatalf("QR version %d-Q, want at most %d-Q", q.VersionNumber, tt.maxVersion)
 			}
 		})
 	}
@@ -391,6 +420,10 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	f.Add(fx.encode(f, worstCase()))
+	long := typicalCopy()
+	long.Copy.Purpose = strings.Repeat("投标", 30)
+	f.Add(fx.encode(f, long)) // compressed
 	f.Add(Prefix + base45.Encode(deflate(f, make([]byte, MaxInflated+1))))
 	f.Add("EC1:BB8")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -404,6 +437,36 @@ func FuzzDecode(f *testing.F) {
 			if _, _, err := Decode(good, fx.keys, signedAt); err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+// FuzzUnmarshalCWT checks that every CWT the parser accepts is the one
+// marshalCWT writes for the claim it yields: each claim has exactly one
+// encoding, so no two QR texts sign the same claim differently.
+func FuzzUnmarshalCWT(f *testing.F) {
+	other := typicalCopy()
+	other.LicenceID = "1.2.156.3005.2.11100000000013338W009.X"
+	other.Copy.ID = "JZ2026030200123"
+	other.Specialties = append(other.Specialties, Specialty{"10401010", registration.MustDate("2028-01-01")})
+	for _, c := range []Claim{typicalCertificate(), typicalCopy(), worstCase(), other} {
+		b, err := marshalCWT(&c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, _, err := unmarshalCWT(b)
+		if err != nil {
+			return
+		}
+		again, err := marshalCWT(c)
+		if err != nil {
+			t.Fatalf("accepted claim does not marshal: %v", err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("accepted\n%x\nbut the claim marshals to\n%x", b, again)
 		}
 	})
 }
@@ -427,5 +490,153 @@ func BenchmarkDecode(b *testing.B) {
 		if _, _, err := Decode(s, f.keys, now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// withCert returns the CWT of c with the certificate map's key k set to v,
+// or removed if v is the zero Value, and the keys drop removed.
+func withCert(t *testing.T, c Claim, k int64, v cbor.Value, drop ...int64) []byte {
+	t.Helper()
+	b, err := marshalCWT(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := cbor.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []cbor.Pair
+	for key, val := range top.Entries() {
+		if n, _ := key.Int64(); n == KeyCertificate {
+			var cert []cbor.Pair
+			for ck, cv := range val.Entries() {
+				if n, _ := ck.Int64(); n != k && !slices.Contains(drop, n) {
+					cert = append(cert, cbor.Pair{Key: ck, Val: cv})
+				}
+			}
+			if v.Kind() != cbor.KindInvalid {
+				cert = append(cert, pair(k, v))
+			}
+			val = cbor.Map(cert...)
+		}
+		out = append(out, cbor.Pair{Key: key, Val: val})
+	}
+	b, err = cbor.Marshal(cbor.Map(out...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The compact encodings of docs/qr-claim.md decode to exactly what was
+// encoded, and each value has one encoding: the other forms are refused.
+func TestCompactEncodings(t *testing.T) {
+	textForms := typicalCopy()
+	textForms.LicenceID = "1.2.156.3005.2.11100000000013338W009.11210000MB0123456K.2025000124.002.K"
+	textForms.HolderName = "ZHANG Xiaoming"
+	textForms.MaskedID = "2101**"
+	textForms.Copy.ID = "C3F9A07B2C41D8E6590AB" // upper-case hex: not issuance's form
+	textForms.Copy.Purpose = "tender"
+	textForms.Status.List = "ln/2026"
+	textForms.Specialties = append(textForms.Specialties, Specialty{"10401010", registration.MustDate("2028-01-01")})
+	shortID := typicalCopy()
+	shortID.Copy.ID = "C3f9a07b2c41d8e6590a"
+	bareLicence := typicalCopy()
+	bareLicence.LicenceID = licencePrefix // nothing after the prefix
+	for name, c := range map[string]Claim{"compact forms": worstCase(), "text forms": textForms, "short copy id": shortID, "bare prefix": bareLicence} {
+		t.Run(name, func(t *testing.T) {
+			b, err := marshalCWT(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := unmarshalCWT(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.IssuedAt = c.IssuedAt
+			if !reflect.DeepEqual(*got, c) {
+				t.Errorf("decoded\n%+v\nwant\n%+v", *got, c)
+			}
+		})
+	}
+
+	c := typicalCopy()
+	spec := func(first cbor.Value) cbor.Value {
+		return cbor.Array(first, dateValue(c.Specialties[0].ValidUntil))
+	}
+	copyWith := func(id, purpose cbor.Value) cbor.Value {
+		return cbor.Map(pair(cID, id), pair(cPurpose, purpose),
+			pair(cValidFrom, dateValue(c.Copy.ValidFrom)), pair(cValidUntil, dateValue(c.Copy.ValidUntil)))
+	}
+	purpose := cjkValue(c.Copy.Purpose)
+	tail, _ := pack(strings.TrimPrefix(licenceID, licencePrefix))
+	tests := []struct {
+		name string
+		k    int64
+		v    cbor.Value
+	}{
+		{"known specialty as text", fSpecialties, spec(cbor.Text("建筑工程"))},
+
+		{"known specialty as UTF-16", fSpecialties, spec(cbor.Bytes(utf16BE("建筑工程")))},
+		{"unknown specialty code", fSpecialties, spec(cbor.Uint(10401003))},
+		{"specialty code as negative integer", fSpecialties, spec(cbor.Int(-10401001))},
+		{"odd specialty array", fSpecialties, cbor.Array(cbor.Uint(10401001))},
+		{"copy id as text in issuance's form", fCopy, copyWith(cbor.Text(c.Copy.ID), purpose)},
+		{"copy id of 9 bytes", fCopy, copyWith(cbor.Bytes(make([]byte, 9)), purpose)},
+		{"copy id of 11 bytes", fCopy, copyWith(cbor.Bytes(make([]byte, 11)), purpose)},
+		{"purpose as UTF-8", fCopy, copyWith(copyIDValue(c.Copy.ID), cbor.Text(c.Copy.Purpose))},
+		{"empty purpose", fCopy, copyWith(copyIDValue(c.Copy.ID), cbor.Text(""))},
+		{"ASCII purpose as UTF-16", fCopy, copyWith(copyIDValue(c.Copy.ID), cbor.Bytes(utf16BE("tender")))},
+		{"unpaired surrogate", fHolderName, cbor.Bytes([]byte{0xd8, 0x00, 0x4e, 0x2d, 0x4e, 0x2d})},
+		{"odd UTF-16", fHolderName, cbor.Bytes([]byte{0x4e, 0x2d, 0x4e})},
+		{"holder name as UTF-8", fHolderName, cbor.Text(c.HolderName)},
+		{"masked id as text", fMaskedID, cbor.Text(c.MaskedID)},
+		{"packed triple out of range", fMaskedID, cbor.Bytes([]byte{0xfa, 0x00, 0x00, 0x01})},
+		{"padding inside", fMaskedID, cbor.Bytes([]byte{0x00, 0x27, 0x00, 0x01})},
+		{"whole triple of padding", fMaskedID, cbor.Bytes([]byte{0x00, 0x01, 0xf9, 0xff})},
+		{"odd packed length", fMaskedID, cbor.Bytes([]byte{0x00, 0x01, 0x00})},
+		{"no licence id", fLicenceTail, cbor.Value{}},
+		{"licence tail as text", fLicenceTail, cbor.Text(strings.TrimPrefix(licenceID, licencePrefix))},
+		{"both licence keys", fLicenceID, cbor.Bytes(tail)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := unmarshalCWT(withCert(t, c, tt.k, tt.v)); !errors.Is(err, errCWT) {
+				t.Fatalf("unmarshalCWT = %v, want errCWT", err)
+			}
+		})
+	}
+	if _, _, err := unmarshalCWT(withCert(t, c, fLicenceID, packedValue(licenceID), fLicenceTail)); err == nil ||
+		!strings.Contains(err.Error(), "not written as its tail") {
+		t.Errorf("licence id with its prefix under key %d: %v", fLicenceID, err)
+	}
+	if _, _, err := unmarshalCWT(withCert(t, c, fMaskedID, packedValue(c.MaskedID))); err != nil {
+		t.Fatalf("unchanged claim: %v", err)
+	}
+}
+
+// A claim that zlib does not shorten goes uncompressed; one that it does is
+// compressed; Decode reads both.
+func TestCompression(t *testing.T) {
+	f := newFixture(t)
+	long := typicalCopy()
+	long.Copy.Purpose = strings.Repeat("投标", 30)
+	for name, tt := range map[string]struct {
+		c          Claim
+		compressed bool
+	}{"typical copy": {typicalCopy(), false}, "repetitive purpose": {long, true}} {
+		t.Run(name, func(t *testing.T) {
+			s := f.encode(t, tt.c)
+			z, err := base45.Decode(strings.TrimPrefix(s, Prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := z[0] != coseSign1Head; got != tt.compressed {
+				t.Fatalf("compressed = %v (first byte %#x), want %v", got, z[0], tt.compressed)
+			}
+			if _, _, err := Decode(s, f.keys, signedAt); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

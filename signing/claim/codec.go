@@ -75,7 +75,8 @@ type Result struct {
 }
 
 // Encode signs c with s, whose certificate is issuerCert, and returns the
-// QR text: Prefix followed by Base45 of the zlib-compressed COSE_Sign1.
+// QR text: Prefix followed by Base45 of the COSE_Sign1, zlib-compressed
+// when that makes it shorter.
 func Encode(ctx context.Context, s signing.Signer, issuerCert *smx509.Certificate, c Claim) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", err
@@ -101,11 +102,23 @@ func Encode(ctx context.Context, s signing.Signer, issuerCert *smx509.Certificat
 	if err := w.Close(); err != nil {
 		return "", fmt.Errorf("claim: compress: %w", err)
 	}
-	if z.Len() > MaxInflated {
-		return "", fmt.Errorf("claim: %d bytes compressed, more than a QR code holds", z.Len())
+	body := z.Bytes()
+	if len(msg) <= len(body) {
+		// Signature, kid and packed fields leave zlib little to find: a
+		// claim it does not shorten goes uncompressed, as the EU DCC allows.
+		body = msg
 	}
-	return Prefix + base45.Encode(z.Bytes()), nil
+	if len(body) > MaxInflated {
+		return "", fmt.Errorf("claim: %d bytes, more than a QR code holds", len(body))
+	}
+	return Prefix + base45.Encode(body), nil
 }
+
+// coseSign1Head is the first byte of a tagged COSE_Sign1 (tag 18, major
+// type 6). A zlib stream never starts with it (RFC 1950: its low nibble
+// would be compression method 2), so it tells an uncompressed claim from a
+// compressed one.
+const coseSign1Head = 0xd2
 
 // Decode verifies the QR text s with the certificates of keys and checks it
 // against now. On success it returns the claim and result with a nil error.
@@ -124,7 +137,7 @@ func Decode(s string, keys *KeySet, now time.Time) (*Claim, *Result, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
-	msg, err := inflate(z)
+	msg, err := coseMessage(z)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
@@ -149,6 +162,15 @@ func Decode(s string, keys *KeySet, now time.Time) (*Claim, *Result, error) {
 		return c, res, fmt.Errorf("%w at %s (licence %s)", ErrExpired, exp.In(registration.ChinaTZ).Format(time.RFC3339), c.LicenceID)
 	}
 	return c, res, nil
+}
+
+// coseMessage returns the COSE_Sign1 in z, inflating it unless it is
+// uncompressed.
+func coseMessage(z []byte) ([]byte, error) {
+	if len(z) > 0 && z[0] == coseSign1Head {
+		return z, nil
+	}
+	return inflate(z)
 }
 
 // inflate decompresses a zlib stream of at most MaxInflated bytes,
