@@ -187,6 +187,9 @@ func (c *Counter) ReadZip(data []byte) error {
 		switch {
 		case errors.As(err, &be):
 			return err
+		case errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum):
+			return refuse(CodeBadEntry, "%s does not inflate to the size and checksum its header declares (a zip bomb or a damaged zip): %v",
+				cleanName(f.Name, c.lim.MaxNameLen), err)
 		case err != nil:
 			return refuse(CodeBadEntry, "%s: %v", cleanName(f.Name, c.lim.MaxNameLen), err)
 		}

@@ -43,6 +43,7 @@ func TestService(t *testing.T) {
 			t.Run("end to end", func(t *testing.T) { s.endToEnd(t, w) })
 			t.Run("authorization", func(t *testing.T) { s.authorization(t, w) })
 			t.Run("bad input", func(t *testing.T) { s.badInput(t) })
+			t.Run("batch verification", func(t *testing.T) { s.batchVerify(t, w) })
 			t.Run("no ID number in logs", func(t *testing.T) { s.noIDInLogs(t, w) })
 		})
 	}
