@@ -3,8 +3,10 @@ package main
 import (
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +28,7 @@ func devKeyDir() string { _, dev := conf.KeyDirs(); return dev }
 func init() {
 	keys := &cobra.Command{
 		Use:   "keys",
-		Short: "Manage the SM2 root CA and the issuing authority's signing key",
+		Short: "Manage the SM2 root CA, the issuing authority's signing key and the verification service's key",
 		Long: "Manage the SM2 root CA and the issuing authority's signing key.\n\n" +
 			"Private keys are stored encrypted (PKCS#8, PBES2/AES-256) under --key-dir with the passphrase from\n" +
 			signing.EnvPassphrase + " or the file named by " + signing.EnvPassphraseFile + ".",
@@ -119,6 +121,11 @@ func showKeys(w io.Writer, st *signing.Store) error {
 			role = "current"
 		}
 		line(role, c)
+	}
+	if svc, err := st.ServiceCertificate(); err == nil {
+		line("service", svc) // signs verification reports only
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }

@@ -375,6 +375,8 @@ func printLine(w io.Writer, v verified) {
 		fmt.Fprintf(w, "UNREADABLE %s: %s\n", v.File, v.Error)
 	case r.Verdict == verify.VerdictInvalid:
 		fmt.Fprintf(w, "INVALID %s: %s\n", v.File, failures(r))
+	case r.Document == verify.DocumentVerificationReport:
+		fmt.Fprintf(w, "%s %s: verification report (not a certificate) by %s, signed %s, root %s\n", verdictWords(r), v.File, r.Signer, sigTime(r.SigningTime), r.Trust)
 	default:
 		fmt.Fprintf(w, "%s %s: %s, signed %s, root %s\n", verdictWords(r), v.File, r.Signer, sigTime(r.SigningTime), r.Trust)
 	}
