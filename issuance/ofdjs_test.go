@@ -2,13 +2,17 @@ package issuance_test
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ecert/ecert/intake"
 	"github.com/ecert/ecert/internal/ofdjs"
+	"github.com/ecert/ecert/internal/testenv"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
+	"github.com/ecert/ecert/signing/claim"
 )
 
 // A signed OFD, original and usage copy, still opens in an independent
@@ -36,10 +40,27 @@ func TestSignedOFDOpensInIndependentReader(t *testing.T) {
 			if rep := e.verify(t, doc); !rep.OK {
 				t.Fatalf("does not verify: %+v", rep.Checks)
 			}
-			got := ofdjs.Open(t, doc, "")
+			shot := filepath.Join(t.TempDir(), "page.png")
+			got := ofdjs.Open(t, doc, shot)
 			if got.Error != "" || got.Pages != 1 {
 				t.Fatalf("ofd.js: pages=%d error=%q", got.Pages, got.Error)
 			}
+			// The signed claim scans from the page as ofd.js draws it.
+			codes, err := exec.Command(testenv.Tool(t, "zbarimg"), "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", shot).Output()
+			if err != nil {
+				t.Fatalf("zbarimg on the ofd.js page: %v", err)
+			}
+			var signed string
+			for _, c := range strings.Split(strings.TrimSpace(string(codes)), "\n") {
+				if strings.HasPrefix(c, claim.Prefix) {
+					signed = c
+				}
+			}
+			copyID, ref := "", res.Certificate.StatusRef
+			if name == "copy" {
+				copyID, ref = cp.CopyID, cp.StatusRef
+			}
+			e.offlineClaim(t, signed, res.Certificate, copyID, ref)
 			for _, want := range []string{a.Registration.Number, a.Registration.Employer.Name, res.Certificate.LicenceID} {
 				if !strings.Contains(got.Text, want) {
 					t.Errorf("ofd.js text lacks %q", want)
