@@ -1,9 +1,10 @@
 // Command ecert-load measures the HTTP service under load on loopback: it
 // issues certificates into a fresh registry, starts `ecert serve` on them
 // as a separate process (so the server's CPU is told apart from the
-// generator's), and runs three scenarios — cached re-stamps and
-// verification by licence id at a constant request rate (open loop), and
-// upload verification of issued PDFs with a fixed number of clients.
+// generator's), and runs four scenarios — cached re-stamps, verification
+// by licence id and fetches of the signed status list at a constant
+// request rate (open loop), and upload verification of issued PDFs with a
+// fixed number of clients.
 // It is a development tool (make load); it never points at anything but
 // the server it started.
 package main
@@ -36,7 +37,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each scenario")
 	flag.DurationVar(&o.settle, "settle", time.Second, "pause between scenarios")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients of the upload scenario")
-	flag.IntVar(&o.runs, "runs", 1, "times to run the three scenarios")
+	flag.IntVar(&o.runs, "runs", 1, "times to run the scenarios")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory")
 	flag.Parse()
 	log.SetFlags(0)

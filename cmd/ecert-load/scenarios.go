@@ -49,6 +49,11 @@ func measureAll(ctx context.Context, o options, s *server, fx fixture) error {
 				return s.lookup(ctx, fx.certs[i%n])
 			})
 		}},
+		{"status list, whole token (open loop)", "p99 ≤ 5 ms", func(ctx context.Context) loadgen.Result {
+			return loadgen.OpenLoop(ctx, o.rate, o.duration, func(ctx context.Context, i int) error {
+				return s.statusList(ctx, "1")
+			})
+		}},
 		{fmt.Sprintf("upload verify PDF (%d clients)", o.clients), "≥ 500 files/s", func(ctx context.Context) loadgen.Result {
 			return loadgen.ClosedLoop(ctx, o.clients, o.duration, func(ctx context.Context, i int) error {
 				return s.verifyUpload(ctx, uploads[i%n])
@@ -134,6 +139,20 @@ func (s *server) lookup(ctx context.Context, c cert) error {
 		return err
 	}
 	_, err = s.do(req)
+	return err
+}
+
+// statusList fetches the whole signed status list token (a verifier's
+// first fetch or one after its copy expired; later fetches revalidate).
+func (s *server) statusList(ctx context.Context, list string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/v1/status/"+url.PathEscape(list), nil)
+	if err != nil {
+		return err
+	}
+	body, err := s.do(req)
+	if err == nil && len(body) == 0 {
+		err = fmt.Errorf("status list %s: empty token", list)
+	}
 	return err
 }
 
