@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"strings"
 	"testing"
@@ -138,10 +139,18 @@ func FuzzReadBatch(f *testing.F) {
 	w.Write([]byte("%PDF- good"))
 	mw.Close()
 	f.Add(buf.Bytes(), false)
-	e := newEnv(&testing.T{}, func(c *Config, d *Deps) {
-		d.Reports = fakeReports{}
-		c.Batch = batchverify.Limits{MaxFiles: 4, MaxFileBytes: 1 << 14, MaxTotalBytes: 1 << 15, MaxZipEntries: 8}
-	})
+	_, pub, err := GenerateDevPortalKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv, err := New(Config{RateLimit: RateLimit{PerSecond: 1e6, Burst: 1e6}, Logger: slog.New(slog.DiscardHandler),
+		Tokens:  TokenConfig{PublicKeysPEM: pub, Issuer: testIssuer, Audience: testAudience},
+		APIKeys: []APIKey{NewAPIKey("portal", testAPIKey)},
+		Batch:   batchverify.Limits{MaxFiles: 4, MaxFileBytes: 1 << 14, MaxTotalBytes: 1 << 15, MaxZipEntries: 8}},
+		Deps{Verifier: fakeVerifier{}, Reports: fakeReports{}})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte, zipBody bool) {
 		ct := `multipart/form-data; boundary=B`
 		if zipBody {
@@ -150,7 +159,7 @@ func FuzzReadBatch(f *testing.F) {
 		hr := httptestRequest(context.Background(), "POST", "/api/v1/verify/batch?format=json", map[string]string{"Content-Type": ct})
 		hr.Body = io.NopCloser(bytes.NewReader(body))
 		rec := newDiscardRecorder()
-		e.srv.Handler().ServeHTTP(rec, hr)
+		srv.Handler().ServeHTTP(rec, hr)
 		if rec.Code >= 500 {
 			t.Fatalf("%d: %s", rec.Code, rec.Body)
 		}
