@@ -1,7 +1,12 @@
-.PHONY: test build demo services-up services-down fuzz bench load
+.PHONY: test build wasm demo services-up services-down fuzz bench load
 
 build:
 	go build -o bin/ecert ./cmd/ecert
+
+## wasm: rebuild the /verify page's offline verifier (api/web/ecert.wasm.gz, committed) after changing
+## cmd/ecert-wasm or what it imports; TestWasmArtifactFresh says when
+wasm:
+	scripts/build-wasm.sh
 
 ## test: go vet + go test -race against real PostgreSQL, Redis and MinIO (installed and started as needed)
 test:
