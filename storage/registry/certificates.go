@@ -503,6 +503,15 @@ func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCo
 	if u.Day.IsZero() {
 		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy %s: no day", u.CopyID)
 	}
+	if u.StatusRef.IsZero() {
+		// Reserved in a transaction of its own, as issuance does: the copy's
+		// transaction then never locks a list before the certificate row
+		// (see settleCopyStatusIn). An index a losing press reserved stays
+		// VALID and unused.
+		if u.StatusRef, err = r.ReserveStatusIndex(ctx); err != nil {
+			return UsageCopy{}, false, fmt.Errorf("registry: record usage copy %s: %w", u.CopyID, err)
+		}
+	}
 	err = r.tx(ctx, func(tx *sql.Tx) error {
 		now := r.now().UTC()
 		list, idx := nullRef(u.StatusRef)
@@ -522,16 +531,10 @@ func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCo
 			}
 			return err
 		}
-		if u.StatusRef.IsZero() { // reserved only now that the copy is new
-			if u.StatusRef, err = r.reserveIn(ctx, tx); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, r.q(`UPDATE usage_copies SET status_list = ?, status_idx = ? WHERE copy_id = ?`),
-				u.StatusRef.List, u.StatusRef.Index, u.CopyID); err != nil {
-				return err
-			}
-		}
 		if err := r.bindIn(ctx, tx, u.StatusRef, u.CertificateNo, u.Version, u.CopyID); err != nil {
+			return err
+		}
+		if err := r.settleCopyStatusIn(ctx, tx, u); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, r.q(`INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`),
@@ -544,6 +547,35 @@ func (r *Registry) RecordCopyOnce(ctx context.Context, u UsageCopy) (got UsageCo
 		return UsageCopy{}, false, fmt.Errorf("registry: record usage copy %s: %w", u.CopyID, err)
 	}
 	return got, recorded, nil
+}
+
+// settleCopyStatusIn closes the race between recording copy u and a
+// change of its certificate version's status on PostgreSQL. bindIn gave the
+// copy's entry the status of the certificate's entry as this transaction
+// last saw it; a revocation, supersession or cancellation committing
+// meanwhile did not see the copy. Locking the certificate row (FOR SHARE,
+// last, so that no list is locked before it) either waits for such a
+// change to commit and then sees it — the entry is set here and the list's
+// generation counted, so the publisher builds it again after this commit —
+// or holds the change back until this copy has committed, and the change's
+// own generation then follows the copy (StatusEntries gives a copy its
+// certificate's entry status). SQLite serialises writers: bindIn saw the
+// last committed status.
+func (r *Registry) settleCopyStatusIn(ctx context.Context, tx *sql.Tx, u UsageCopy) error {
+	if r.dialect != Postgres {
+		return nil
+	}
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM certificates WHERE certificate_no = $1 AND version = $2 FOR SHARE`,
+		u.CertificateNo, u.Version).Scan(&status)
+	if err != nil {
+		return err
+	}
+	want := EntryStatus(registration.CertStatus(status))
+	if want == EntryValid {
+		return nil
+	}
+	return r.setEntriesIn(ctx, tx, want, `list_id = ? AND idx = ?`, u.StatusRef.List, u.StatusRef.Index)
 }
 
 // CountCopies returns how many usage copies exist for a certificate number.

@@ -203,7 +203,9 @@ type StatusListInfo struct {
 	Size int
 	// Used counts the reserved indices.
 	Used int
-	// Generation grows with every committed change of an entry's status.
+	// Generation grows with every committed change of an entry's status in
+	// ANY list: a usage copy's entry follows its certificate version's entry
+	// (see StatusEntries), which may stand in another list.
 	Generation int64
 	CreatedAt  time.Time
 }
@@ -211,7 +213,8 @@ type StatusListInfo struct {
 // StatusLists returns every status list, oldest first. It is one small
 // query: the publisher polls it to learn which lists changed.
 func (r *Registry) StatusLists(ctx context.Context) ([]StatusListInfo, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT id, size, used, generation, created_at FROM status_lists ORDER BY id`)
+	rows, err := r.db.QueryContext(ctx, `SELECT id, size, used, (SELECT SUM(generation) FROM status_lists), created_at
+		FROM status_lists ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: status lists: %w", err)
 	}
@@ -240,7 +243,8 @@ type StatusEntry struct {
 // unknown list is ErrNotFound.
 func (r *Registry) StatusEntries(ctx context.Context, id int64) (StatusListInfo, []StatusEntry, error) {
 	var l StatusListInfo
-	err := r.db.QueryRowContext(ctx, r.q(`SELECT id, size, used, generation, created_at FROM status_lists WHERE id = ?`), id).
+	err := r.db.QueryRowContext(ctx, r.q(`SELECT id, size, used, (SELECT SUM(generation) FROM status_lists), created_at
+		FROM status_lists WHERE id = ?`), id).
 		Scan(&l.ID, &l.Size, &l.Used, &l.Generation, &l.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, nil, fmt.Errorf("status list %d: %w", id, ErrNotFound)
@@ -249,7 +253,13 @@ func (r *Registry) StatusEntries(ctx context.Context, id int64) (StatusListInfo,
 		return l, nil, fmt.Errorf("registry: status list %d: %w", id, err)
 	}
 	l.CreatedAt = l.CreatedAt.UTC()
-	rows, err := r.db.QueryContext(ctx, r.q(`SELECT idx, status FROM status_entries WHERE list_id = ? AND status <> 0 ORDER BY idx`), id)
+	// A copy's entry takes its certificate version's status when that is
+	// not VALID: a copy recorded while its certificate was being revoked or
+	// superseded may have been bound with VALID (RecordCopyOnce).
+	rows, err := r.db.QueryContext(ctx, r.q(`SELECT e.idx, CASE WHEN e.status <> 0 THEN e.status ELSE c.status END
+		FROM status_entries e LEFT JOIN status_entries c
+			ON e.copy_id IS NOT NULL AND c.certificate_no = e.certificate_no AND c.version = e.version AND c.copy_id IS NULL
+		WHERE e.list_id = ? AND (e.status <> 0 OR c.status <> 0) ORDER BY e.idx`), id)
 	if err != nil {
 		return l, nil, fmt.Errorf("registry: status list %d: %w", id, err)
 	}

@@ -120,8 +120,14 @@ type statusFixture struct {
 
 func newStatusFixture(t *testing.T, r *registry.Registry, seed uint64) statusFixture {
 	t.Helper()
-	ctx := context.Background()
 	a := sampledata.Generate(1, sampledata.Options{Seed: seed, Base: registration.Today(time.Now()).AddDays(-30)})[0]
+	return statusFixtureOf(t, r, a, seed)
+}
+
+// statusFixtureOf records a's registration, a certificate and one usage copy.
+func statusFixtureOf(t *testing.T, r *registry.Registry, a intake.Approval, seed uint64) statusFixture {
+	t.Helper()
+	ctx := context.Background()
 	if res := r.Intake(ctx, []intake.Approval{a})[0]; res.Err != nil {
 		t.Fatal(res.Err)
 	}
