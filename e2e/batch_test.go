@@ -49,6 +49,10 @@ func (s *stack) batchVerify(t *testing.T, w world) {
 	if rep.Metadata[batchverify.MetaFiles] != "3" || rep.Metadata[batchverify.MetaReportID] != r.Header.Get("X-Ecert-Report-Id") {
 		t.Errorf("report metadata %v", rep.Metadata)
 	}
+	// The public verification says what it is.
+	if up, vr := s.verifyUpload(t, "核验报告.pdf", r.Body); up.Status != http.StatusOK || vr.Document != verify.DocumentVerificationReport || !vr.OK {
+		t.Errorf("POST /verify of the report: %d %+v", up.Status, vr)
+	}
 	tampered := bytes.Clone(r.Body)
 	tampered[len(tampered)/2] ^= 1
 	if verify.File(tampered, verify.Options{Roots: roots}).OK {
