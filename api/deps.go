@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	smx509 "github.com/emmansun/gmsm/smx509"
+
 	"github.com/ecert/ecert/batchverify"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
@@ -216,6 +218,16 @@ type Reports interface {
 	SignReport(ctx context.Context, b *batchverify.Batch) ([]byte, error)
 }
 
+// Trust publishes what an offline verifier must hold (GET /trust/issuers,
+// GET /trust/root). signing.Store implements it.
+type Trust interface {
+	// IssuerCertificates returns every issuing-authority certificate,
+	// current and retired.
+	IssuerCertificates() ([]*smx509.Certificate, error)
+	// Root returns the root the issuing authorities chain to.
+	Root() (*smx509.Certificate, error)
+}
+
 // Readiness probes every backend the service needs (registry, object store,
 // cache, queue).
 type Readiness interface {
@@ -241,6 +253,7 @@ type Deps struct {
 	Readiness   Readiness
 	Auditor     Auditor
 	StatusLists StatusLists
+	Trust       Trust
 	// Gatherer adds the core's metrics (ecert_issue_total,
 	// ecert_restamp_total, …) to /metrics; may be nil.
 	Gatherer prometheus.Gatherer

@@ -45,6 +45,9 @@ func (s *Server) routes() *gin.Engine {
 	public.POST("/verify/batch", s.need(s.deps.Reports != nil), limitBody(s.cfg.Batch.MaxTotalBytes+batchOverhead), s.postVerifyBatch)
 	public.GET("/verify/:licence_id", s.getVerifyStatus)
 	v1.GET("/status/:list", s.rateLimit, s.need(s.deps.StatusLists != nil), s.getStatusList)
+	trust := v1.Group("/trust", s.rateLimit, s.need(s.deps.Trust != nil))
+	trust.GET("/issuers", s.getTrustIssuers)
+	trust.GET("/root", s.getTrustRoot)
 	s.pages(e)
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,10 @@ type site struct {
 	regA registration.Registration
 	// regAUntil is its valid-until after policy extensions.
 	regAUntil registration.Date
+	// apiKey is the portal's API key (revocation).
+	apiKey string
+	// down makes the server drop every connection, as if unreachable.
+	down atomic.Bool
 }
 
 func startSite(t *testing.T) *site {
@@ -106,7 +111,14 @@ func startSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
+	s.apiKey = dev.APIKey
+	h := srv.Handler()
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			panic(http.ErrAbortHandler)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()

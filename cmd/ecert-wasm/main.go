@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"syscall/js"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/ecert/ecert/signing"
 	"github.com/ecert/ecert/signing/claim"
@@ -41,6 +43,8 @@ const (
 	maxListBytes = 4 << 20
 	// maxPixels bounds a decoded image (a phone photo is about 12 MP).
 	maxPixels = 40 << 20
+	// maxScaled bounds a region enlarged for a second try.
+	maxScaled = 12 << 20
 )
 
 // result is offline.Report with what could not be used.
@@ -173,14 +177,17 @@ func decodeQR(_ js.Value, args []js.Value) (ret any) {
 }
 
 // claimsIn decodes every QR code in img and keeps the claims: first the
-// multi-code reader, then, if it found none, the single-code reader on the
-// whole image and on each half (the page has two codes side by side).
-func claimsIn(img image.Image) []string {
+// multi-code reader on the whole image; if it finds no claim (a dense
+// version-18 code at 150 dpi has under 3 pixels a module, and the
+// detector misjudges its size), each quadrant and half, enlarged 2 to 4
+// times with bilinear interpolation, under both binarizers (the global
+// histogram one first: it reads the enlarged dense code).
+func claimsIn(img *image.RGBA) []string {
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	var out []string
 	keep := func(s string) {
 		s = strings.TrimSpace(s)
-		if strings.HasPrefix(s, claim.Prefix) && !contains(out, s) {
+		if strings.HasPrefix(s, claim.Prefix) && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -195,29 +202,37 @@ func claimsIn(img image.Image) []string {
 		return out
 	}
 	b := img.Bounds()
-	regions := []image.Rectangle{b,
-		image.Rect(b.Min.X, b.Min.Y, b.Min.X+b.Dx()/2, b.Max.Y), image.Rect(b.Min.X+b.Dx()/2, b.Min.Y, b.Max.X, b.Max.Y),
-		image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+b.Dy()/2), image.Rect(b.Min.X, b.Min.Y+b.Dy()/2, b.Max.X, b.Max.Y)}
-	for _, rect := range regions {
-		sub := img.(interface {
-			SubImage(image.Rectangle) image.Image
-		}).SubImage(rect)
-		bmp, err := gozxing.NewBinaryBitmapFromImage(sub)
-		if err != nil {
-			continue
-		}
-		if r, err := qrcode.NewQRCodeReader().Decode(bmp, hints); err == nil {
-			keep(r.GetText())
+	w, h := b.Dx(), b.Dy()
+	var regions []image.Rectangle
+	for _, q := range [][4]int{{1, 1, 2, 2}, {0, 1, 1, 2}, {1, 0, 2, 1}, {0, 0, 1, 1}, {1, 0, 2, 2}, {0, 1, 2, 2}, {0, 0, 2, 2}} {
+		regions = append(regions, image.Rect(b.Min.X+q[0]*w/2, b.Min.Y+q[1]*h/2, b.Min.X+q[2]*w/2, b.Min.Y+q[3]*h/2))
+	}
+	// The claim's code is printed bottom right: that quadrant comes first.
+	for _, r := range regions {
+		for _, k := range []int{1, 4, 3, 2} {
+			if r.Dx()*r.Dy()*k*k > maxScaled {
+				continue
+			}
+			var src image.Image = img.SubImage(r)
+			if k > 1 {
+				big := image.NewRGBA(image.Rect(0, 0, r.Dx()*k, r.Dy()*k))
+				xdraw.BiLinear.Scale(big, big.Bounds(), img, r, xdraw.Src, nil)
+				src = big
+			}
+			lum := gozxing.NewLuminanceSourceFromImage(src)
+			for _, bin := range []gozxing.Binarizer{gozxing.NewGlobalHistgramBinarizer(lum), gozxing.NewHybridBinarizer(lum)} {
+				bmp, err := gozxing.NewBinaryBitmap(bin)
+				if err != nil {
+					continue
+				}
+				if res, err := qrcode.NewQRCodeReader().Decode(bmp, hints); err == nil {
+					keep(res.GetText())
+				}
+			}
+			if len(out) > 0 {
+				return out
+			}
 		}
 	}
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -28,6 +28,7 @@ func (a *App) APIDeps() api.Deps {
 		Intake: apiIntake{a}, Cases: apiCases{a}, Eligibility: apiEligibility{a}, Revoker: apiRevoker{a},
 		Holder: apiHolder{a}, Verifier: v, Reports: &apiReports{v: v}, Readiness: apiReadiness{a}, Auditor: a.Registry,
 		Gatherer: a.Metrics, StatusLists: a.statusListsDeps(),
+		Trust: a.Keys,
 	}
 }
 
