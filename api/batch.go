@@ -33,6 +33,13 @@ func (s *Server) postVerifyBatch(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// A file costs what a POST /verify costs: the route took one token,
+	// the rest of the batch takes the others (at most a full burst).
+	if len(files) > 1 {
+		if s.overRate(c, len(files)-1) {
+			return
+		}
+	}
 	ctx, cancel := s.requestContext(c)
 	defer cancel()
 	b, err := s.deps.Reports.VerifyBatch(ctx, files)

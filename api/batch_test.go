@@ -165,3 +165,21 @@ func FuzzReadBatch(f *testing.F) {
 		}
 	})
 }
+
+// A batch costs one rate-limit token per file (at most a full burst).
+func TestVerifyBatchCostsATokenPerFile(t *testing.T) {
+	e := newEnv(t, func(c *Config, d *Deps) {
+		d.Reports = fakeReports{}
+		c.RateLimit = RateLimit{PerSecond: 0.001, Burst: 4}
+	})
+	three := map[string][]byte{"a.pdf": []byte("%PDF- good"), "b.pdf": []byte("%PDF- good"), "c.pdf": []byte("%PDF- good")}
+	body, ct := batchBody(t, three)
+	if w := e.do(req{method: "POST", path: "/api/v1/verify/batch", body: body, header: map[string]string{"Content-Type": ct}}); w.Code != 200 {
+		t.Fatalf("first batch: %d %s", w.Code, w.Body)
+	}
+	body, ct = batchBody(t, three)
+	w := e.do(req{method: "POST", path: "/api/v1/verify/batch", body: body, header: map[string]string{"Content-Type": ct}})
+	if p := problemOf(t, w); w.Code != 429 || p.Code != CodeRateLimited || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("second batch of 3 with 1 token left: %d %+v", w.Code, p)
+	}
+}

@@ -35,8 +35,10 @@ func newClientLimiter(rl RateLimit) *clientLimiter {
 	}
 }
 
-// reserve takes a token for ip at now, or says how long until one is free.
-func (l *clientLimiter) reserve(ip string, now time.Time) (ok bool, wait time.Duration) {
+// reserveN takes n tokens (at most a full burst) for ip at now, or says
+// how long until they are free.
+func (l *clientLimiter) reserveN(ip string, now time.Time, n int) (ok bool, wait time.Duration) {
+	n = max(1, min(n, l.burst))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	el, found := l.clients[ip]
@@ -52,10 +54,10 @@ func (l *clientLimiter) reserve(ip string, now time.Time) (ok bool, wait time.Du
 		}
 	}
 	lim := el.Value.(*clientEntry).lim
-	if lim.AllowN(now, 1) {
+	if lim.AllowN(now, n) {
 		return true, 0
 	}
-	r := lim.ReserveN(now, 1)
+	r := lim.ReserveN(now, n)
 	wait = r.DelayFrom(now)
 	r.CancelAt(now)
 	return false, wait
@@ -69,15 +71,24 @@ func (l *clientLimiter) len() int {
 
 // rateLimit refuses a client over its rate with 429 and Retry-After.
 func (s *Server) rateLimit(c *gin.Context) {
-	ok, wait := s.limiter.reserve(c.ClientIP(), s.cfg.Now())
-	if !ok {
-		s.metrics.rateLimited.Inc()
-		secs := int(math.Ceil(wait.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
-		fail(c, &apiError{status: http.StatusTooManyRequests, code: CodeRateLimited, detail: "too many requests from this client", retry: secs})
+	if s.overRate(c, 1) {
 		return
 	}
 	c.Next()
+}
+
+// overRate takes n tokens for the client, or answers 429 with Retry-After
+// and reports true.
+func (s *Server) overRate(c *gin.Context, n int) bool {
+	ok, wait := s.limiter.reserveN(c.ClientIP(), s.cfg.Now(), n)
+	if ok {
+		return false
+	}
+	s.metrics.rateLimited.Inc()
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	fail(c, &apiError{status: http.StatusTooManyRequests, code: CodeRateLimited, detail: "too many requests from this client", retry: secs})
+	return true
 }
