@@ -133,20 +133,21 @@
     const c = r.claim || {};
     const cp = c.Copy;
     const facts = [
-      ['姓名', c.HolderName], ['身份证号', c.MaskedID], ['电子证照标识', c.LicenceID],
+      ['姓名', c.HolderName], ['身份证号', c.MaskedID], ['电子证照标识', c.LicenceID, true],
       ['版本', c.Version ? '第 ' + c.Version + ' 版' : ''], ['注册编号', c.RegistrationNo],
       ['注册专业', (c.Specialties || []).map(function (s) { return s.Name + '（有效期至 ' + s.ValidUntil + '）'; }).join('；')],
       ['签发日期', c.IssueDate], ['签名时间', c.IssuedAt ? E.chinaDateTime(c.IssuedAt) + '（北京时间）' : ''],
       ['文件类型', r.claim ? (cp ? '加注件' : '证书') : ''],
       ['加注件编号', cp && cp.ID], ['用途', cp && cp.Purpose],
       ['使用有效期', cp ? cp.ValidFrom + ' 至 ' + cp.ValidUntil : ''],
-      ['发证机关证书', r.issuer],
+      ['发证机关证书', r.issuer, true],
     ];
     const dl = $('offline-facts');
     dl.textContent = '';
     facts.forEach(function (f) {
       if (!f[1]) return;
       const d = document.createElement('div');
+      if (f[2]) d.className = 'wide';
       d.appendChild(E.el('dt', f[0]));
       d.appendChild(E.el('dd', f[1]));
       dl.appendChild(d);
