@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ecert/ecert/api"
 	"github.com/ecert/ecert/signing/cose"
@@ -95,14 +96,49 @@ func (a *App) refreshStatusLists(ctx context.Context) {
 }
 
 // apiStatusLists serves the publisher's tokens to the api.
-type apiStatusLists struct{ pub *statuslist.Publisher }
+type apiStatusLists struct {
+	pub *statuslist.Publisher
+	// missed throttles the publications a request for an unpublished list
+	// starts: a list opened by another process (the first issued
+	// certificate, a list half full) is served before the next poll, and
+	// requests for lists that do not exist cost one publication per
+	// missRefreshEvery at most.
+	missed *missThrottle
+}
+
+// missRefreshEvery is the least time between publications started by misses.
+const missRefreshEvery = 250 * time.Millisecond
+
+type missThrottle struct {
+	mu   sync.Mutex
+	last time.Time
+}
 
 func (x apiStatusLists) StatusList(id int64) (api.StatusListToken, bool) {
 	p, ok := x.pub.Get(id)
+	if !ok && x.missed.allow() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := x.pub.Refresh(ctx)
+		cancel()
+		if err == nil {
+			p, ok = x.pub.Get(id)
+		}
+	}
 	if !ok {
 		return api.StatusListToken{}, false
 	}
 	return api.StatusListToken{Token: p.Token, ETag: p.ETag, IssuedAt: p.IssuedAt, TTL: p.TTL}, true
+}
+
+// allow reports whether a miss may start a publication now.
+func (m *missThrottle) allow() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if time.Since(m.last) < missRefreshEvery {
+		return false
+	}
+	m.last = time.Now()
+	return true
 }
 
 // statusListsDeps is the api's StatusLists, nil (503) when the publisher
@@ -113,7 +149,7 @@ func (a *App) statusListsDeps() api.StatusLists {
 		a.Config.logger().Error("status lists not served", "err", err)
 		return nil
 	}
-	return apiStatusLists{pub}
+	return apiStatusLists{pub: pub, missed: &missThrottle{}}
 }
 
 // registrySource adapts the registry to statuslist.Source.
