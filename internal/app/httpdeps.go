@@ -285,7 +285,7 @@ func (x *apiReports) VerifyBatch(ctx context.Context, files []batchverify.File) 
 	if err != nil {
 		return nil, err
 	}
-	return batchverify.Verify(ctx, files, batchverify.Options{
+	return batchverify.Verify(ctx, files, batchverify.Options{StatusList: x.v.a.statusListVersions(ctx),
 		Verify: verify.Options{Roots: roots, Status: issuance.StatusLookup(ctx, x.v.a.Registry, x.v.a.Policy)}})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,4 +178,26 @@ func (s registrySource) Entries(ctx context.Context, id int64) (statuslist.ListI
 		out[i] = statuslist.Entry{Index: e.Index, Status: statuslist.Status(e.Status)}
 	}
 	return statuslist.ListInfo{ID: l.ID, Size: l.Size, Generation: l.Generation}, out, nil
+}
+
+// statusListVersions names the status lists published now, for a
+// verification report: the registry answers each file's status, and the
+// lists a verifier can fetch say the same as of their generation.
+func (a *App) statusListVersions(ctx context.Context) string {
+	pub, err := a.statusPublisher()
+	if err != nil {
+		return ""
+	}
+	ls, err := a.Registry.StatusLists(ctx)
+	if err != nil || len(ls) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("registry consulted; published status lists:")
+	for _, l := range ls {
+		if p, ok := pub.Get(l.ID); ok {
+			fmt.Fprintf(&b, " %s (generation %d, signed %s)", a.Config.StatusListURI(l.ID), p.Generation, p.IssuedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	return b.String()
 }
