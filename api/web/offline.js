@@ -211,9 +211,9 @@
   $('claim-image').addEventListener('change', function () { if (this.files[0]) decodeImage(this.files[0]); });
 
   // Keep the page, its scripts and the verifier for the next visit without
-  // a network, and fetch the trust material now while there is one.
+  // a network, and fetch the trust material now while there is one. The
+  // verifier itself is compiled when first used.
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/assets/sw.js', { scope: '/verify' }).catch(function () { /* not offline-capable */ });
-  verifier().catch(function () { /* said when used */ });
   refresh('issuers', '/api/v1/trust/issuers');
   refresh('root', '/api/v1/trust/root');
 })();
