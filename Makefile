@@ -1,4 +1,4 @@
-.PHONY: test build wasm demo services-up services-down fuzz bench load
+.PHONY: test build wasm wasm-test demo services-up services-down fuzz bench load
 
 build:
 	go build -o bin/ecert ./cmd/ecert
@@ -7,6 +7,10 @@ build:
 ## cmd/ecert-wasm or what it imports; TestWasmArtifactFresh says when
 wasm:
 	scripts/build-wasm.sh
+
+## wasm-test: the offline verifier's own tests, run by node in js/wasm
+wasm-test:
+	GOOS=js GOARCH=wasm go test -exec="$$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./cmd/ecert-wasm
 
 ## test: go vet + go test -race against real PostgreSQL, Redis and MinIO (installed and started as needed)
 test:
