@@ -6,13 +6,13 @@ import (
 	"time"
 
 	smx509 "github.com/emmansun/gmsm/smx509"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ecert/ecert/batchverify"
 	"github.com/ecert/ecert/issuance"
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/signing/verify"
 	"github.com/ecert/ecert/storage/registry"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The interfaces below are what the HTTP layer consumes from the core. Each is
@@ -191,6 +191,17 @@ type Verifier interface {
 	PublicStatus(ctx context.Context, licenceID, code, copyID string) (PublicStatus, error)
 }
 
+// Reports verifies batches and signs verification reports
+// (POST /verify/batch).
+type Reports interface {
+	// VerifyBatch verifies each file (already bounded by the api) as
+	// Verifier.Verify does, all at one instant, and returns the batch.
+	VerifyBatch(ctx context.Context, files []batchverify.File) (*batchverify.Batch, error)
+	// SignReport renders the batch as a PDF verification report signed
+	// with the verification service's key (never the authority's).
+	SignReport(ctx context.Context, b *batchverify.Batch) ([]byte, error)
+}
+
 // StatusLists serves the signed status lists (GET /status/{list}) from
 // memory: built and signed beforehand, never on the request path.
 type StatusLists interface {
@@ -205,17 +216,6 @@ type StatusListToken struct {
 	ETag     string // quoted
 	IssuedAt time.Time
 	TTL      time.Duration // how long a verifier may cache it
-}
-
-// Reports verifies batches and signs verification reports
-// (POST /verify/batch).
-type Reports interface {
-	// VerifyBatch verifies each file (already bounded by the api) as
-	// Verifier.Verify does, all at one instant, and returns the batch.
-	VerifyBatch(ctx context.Context, files []batchverify.File) (*batchverify.Batch, error)
-	// SignReport renders the batch as a PDF verification report signed
-	// with the verification service's key (never the authority's).
-	SignReport(ctx context.Context, b *batchverify.Batch) ([]byte, error)
 }
 
 // Trust publishes what an offline verifier must hold (GET /trust/issuers,
