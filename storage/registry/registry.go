@@ -144,7 +144,7 @@ func (r *Registry) connect(ctx context.Context, dsn string) error {
 		r.db, err = sql.Open("pgx", dsn)
 		if err == nil {
 			r.db.SetMaxOpenConns(32)
-			r.db.SetMaxIdleConns(16)
+			r.db.SetMaxIdleConns(32)
 			r.db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	} else {
