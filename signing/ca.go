@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -105,14 +104,23 @@ func NewRootCA(cfg CAConfig) (*sm2.PrivateKey, *smx509.Certificate, error) {
 // (non-repudiation), valid for cfg.IssuerValidity but never beyond the root.
 func IssueAuthorityCertificate(ctx context.Context, root Signer, cfg CAConfig) (*sm2.PrivateKey, *smx509.Certificate, error) {
 	cfg = cfg.Defaults()
+	return issueEndEntity(ctx, root, cfg, "issuer", func(*smx509.Certificate) pkix.Name { return cfg.AuthoritySubject },
+		x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment)
+}
+
+// issueEndEntity generates an SM2 key and certifies it with root as an
+// end-entity certificate (what names it in errors) with the subject
+// subject(root certificate) and usage, valid for cfg.IssuerValidity but
+// never beyond the root.
+func issueEndEntity(ctx context.Context, root Signer, cfg CAConfig, what string, subject func(parent *smx509.Certificate) pkix.Name, usage x509.KeyUsage) (*sm2.PrivateKey, *smx509.Certificate, error) {
 	chain := root.Chain()
 	if len(chain) == 0 {
-		return nil, nil, errors.New("issue authority certificate: root signer has no certificate")
+		return nil, nil, fmt.Errorf("issue %s certificate: root signer has no certificate", what)
 	}
 	parent := chain[0]
 	key, err := sm2.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generate issuer key: %w", err)
+		return nil, nil, fmt.Errorf("generate %s key: %w", what, err)
 	}
 	sn, err := serialNumber()
 	if err != nil {
@@ -125,20 +133,20 @@ func IssueAuthorityCertificate(ctx context.Context, root Signer, cfg CAConfig) (
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
-		Subject:               cfg.AuthoritySubject,
+		Subject:               subject(parent),
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		KeyUsage:              usage,
 		BasicConstraintsValid: true,
 		IsCA:                  false,
 	}
 	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent.ToX509(), &key.PublicKey, cryptoSigner{ctx: ctx, s: root})
 	if err != nil {
-		return nil, nil, fmt.Errorf("create issuer certificate: %w", err)
+		return nil, nil, fmt.Errorf("create %s certificate: %w", what, err)
 	}
 	cert, err := smx509.ParseCertificate(der)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse issuer certificate: %w", err)
+		return nil, nil, fmt.Errorf("parse %s certificate: %w", what, err)
 	}
 	return key, cert, nil
 }
@@ -171,47 +179,12 @@ func IsVerificationService(c *smx509.Certificate) bool {
 // certificate but never beyond the root. It signs verification reports,
 // never certificates.
 func IssueServiceCertificate(ctx context.Context, root Signer, cfg CAConfig) (*sm2.PrivateKey, *smx509.Certificate, error) {
-	cfg = cfg.Defaults()
-	chain := root.Chain()
-	if len(chain) == 0 {
-		return nil, nil, errors.New("issue service certificate: root signer has no certificate")
-	}
-	parent := chain[0]
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate service key: %w", err)
-	}
-	sn, err := serialNumber()
-	if err != nil {
-		return nil, nil, err
-	}
-	now := cfg.Now().UTC().Truncate(time.Second)
-	notAfter := now.Add(cfg.IssuerValidity)
-	if notAfter.After(parent.NotAfter) {
-		notAfter = parent.NotAfter
-	}
-	subject := pkix.Name{
-		CommonName:         VerificationServiceUnit,
-		Organization:       parent.Subject.Organization,
-		OrganizationalUnit: []string{VerificationServiceUnit},
-		Country:            parent.Subject.Country,
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          sn,
-		Subject:               subject,
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent.ToX509(), &key.PublicKey, cryptoSigner{ctx: ctx, s: root})
-	if err != nil {
-		return nil, nil, fmt.Errorf("create service certificate: %w", err)
-	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse service certificate: %w", err)
-	}
-	return key, cert, nil
+	return issueEndEntity(ctx, root, cfg.Defaults(), "service", func(parent *smx509.Certificate) pkix.Name {
+		return pkix.Name{
+			CommonName:         VerificationServiceUnit,
+			Organization:       parent.Subject.Organization,
+			OrganizationalUnit: []string{VerificationServiceUnit},
+			Country:            parent.Subject.Country,
+		}
+	}, x509.KeyUsageDigitalSignature)
 }

@@ -128,6 +128,11 @@ func sigStructure(protected, payload []byte) ([]byte, error) {
 // and kid. key resolves the kid to the issuer's SM2 public key; its error
 // is returned wrapped (wrap ErrUnknownKey in it for an unknown kid).
 func Verify1(msg []byte, key func(kid []byte) (*ecdsa.PublicKey, error)) (payload, kid []byte, err error) {
+	return verify1(msg, "", key)
+}
+
+// verify1 is Verify1 when typ is empty, and Verify1Typed for typ.
+func verify1(msg []byte, typ string, key func(kid []byte) (*ecdsa.PublicKey, error)) (payload, kid []byte, err error) {
 	v, err := cbor.Unmarshal(msg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -162,8 +167,7 @@ func Verify1(msg []byte, key func(kid []byte) (*ecdsa.PublicKey, error)) (payloa
 	if !ok || len(sig) != SignatureSize {
 		return nil, nil, fmt.Errorf("%w: signature is not a %d-byte string", ErrMalformed, SignatureSize)
 	}
-	kid, err = parseProtected(protected)
-	if err != nil {
+	if kid, err = parseProtected(protected, typ); err != nil {
 		return nil, nil, err
 	}
 	pub, err := key(kid)
@@ -185,8 +189,9 @@ func Verify1(msg []byte, key func(kid []byte) (*ecdsa.PublicKey, error)) (payloa
 }
 
 // parseProtected checks that the protected header is exactly
-// {1: AlgSM2SM3, 4: kid} and returns the kid.
-func parseProtected(protected []byte) ([]byte, error) {
+// {1: AlgSM2SM3, 4: kid}, or {1: AlgSM2SM3, 4: kid, 16: typ} when typ is
+// given, and returns the kid.
+func parseProtected(protected []byte, typ string) ([]byte, error) {
 	if len(protected) == 0 {
 		return nil, fmt.Errorf("%w: empty protected header", ErrAlgorithm)
 	}
@@ -213,8 +218,16 @@ func parseProtected(protected []byte) ([]byte, error) {
 	if !ok || len(kid) == 0 || len(kid) > MaxKIDLen {
 		return nil, fmt.Errorf("%w: kid is not a byte string of 1..%d bytes", ErrMalformed, MaxKIDLen)
 	}
-	if len(pairs) != 2 {
-		return nil, fmt.Errorf("%w: protected header has parameters other than alg and kid", ErrMalformed)
+	want, names := 2, "alg and kid"
+	if typ != "" {
+		tv, ok := h.Lookup(cbor.Int(labelTyp))
+		if got, isText := tv.TextString(); !ok || !isText || got != typ {
+			return nil, fmt.Errorf("%w: typ is not %q", ErrMalformed, typ)
+		}
+		want, names = 3, "alg, kid and typ"
+	}
+	if len(pairs) != want {
+		return nil, fmt.Errorf("%w: protected header has parameters other than %s", ErrMalformed, names)
 	}
 	return kid, nil
 }

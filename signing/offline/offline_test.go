@@ -69,7 +69,9 @@ func TestVerify(t *testing.T) {
 	expired.Copy.ValidFrom, expired.Copy.ValidUntil = registration.Today(now).AddDays(-200), registration.Today(now).AddDays(-20)
 	issuers := []*smx509.Certificate{ca.Signer.Chain()[0]}
 	roots := []*smx509.Certificate{ca.Root}
-	fresh := func(s statuslist.Status) []*statuslist.Token { return []*statuslist.Token{list(t, ca, s, now.Add(-time.Hour))} }
+	fresh := func(s statuslist.Status) []*statuslist.Token {
+		return []*statuslist.Token{list(t, ca, s, now.Add(-time.Hour))}
+	}
 	tamper := []byte(good)
 	tamper[len(tamper)/2] ^= 'A' ^ 'B'
 	for _, tc := range []struct {
