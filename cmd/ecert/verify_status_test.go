@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +13,6 @@ import (
 	"github.com/ecert/ecert/registration"
 	"github.com/ecert/ecert/sampledata"
 	"github.com/ecert/ecert/signing"
-	"github.com/ecert/ecert/storage/objectstore"
-	"github.com/ecert/ecert/storage/registry"
 )
 
 // With --data-dir the verifier asks the registry whether a certificate is
@@ -68,31 +64,5 @@ func TestVerifyChecksStatusWithTheRegistry(t *testing.T) {
 // exportCertificate writes the PDF issued for caseID to a file and returns its path.
 func exportCertificate(t *testing.T, dir, caseID string) string {
 	t.Helper()
-	ctx := context.Background()
-	reg, err := registry.Open(ctx, filepath.Join(dir, "ecert.db"), registry.Options{SkipMigrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	c, err := reg.CertificateByCase(ctx, caseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := objectstore.NewFilesystem(objectstore.FSConfig{Root: filepath.Join(dir, "objects")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rc, _, err := st.Get(ctx, c.PDFKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "certificate.pdf")
-	os.WriteFile(path, b, 0o600)
-	return path
+	return exportDocument(t, dir, caseID, "pdf", filepath.Join(t.TempDir(), "certificate.pdf"))
 }
