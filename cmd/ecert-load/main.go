@@ -20,6 +20,7 @@ import (
 )
 
 type options struct {
+	pprof            string
 	ecert, backend   string
 	certs, clients   int
 	rate             float64
@@ -39,6 +40,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients of the upload scenario")
 	flag.IntVar(&o.runs, "runs", 1, "times to run the scenarios")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory")
+	flag.StringVar(&o.pprof, "pprof-addr", "", "start ecert serve with --pprof-addr ADDR (loopback) to profile or trace it during the run")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("ecert-load: ")
@@ -68,6 +70,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	log.Printf("%s: issued %d certificates in %v", o.backend, len(fx.certs), time.Since(t0).Round(time.Millisecond))
+	if o.pprof != "" {
+		b.flags = append(b.flags, "--pprof-addr", o.pprof)
+	}
 	srv, err := startServer(ctx, o.ecert, dir, b, fx.portalPub)
 	if err != nil {
 		return err
