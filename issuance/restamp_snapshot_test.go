@@ -96,4 +96,3 @@ func testRestampSnapshot(t *testing.T, dsn string) {
 		t.Fatalf("press after a revocation in this process: %v, want certificate_invalid", err)
 	}
 }
-
