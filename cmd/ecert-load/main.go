@@ -25,6 +25,7 @@ type options struct {
 	certs, clients   int
 	rate             float64
 	duration, settle time.Duration
+	warmup           time.Duration
 	runs             int
 	keep             bool
 }
@@ -37,6 +38,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 1000, "requests per second of the open-loop scenarios")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each scenario")
 	flag.DurationVar(&o.settle, "settle", time.Second, "pause between scenarios")
+	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "unmeasured load of each scenario before the measured runs (pools, prepared statements and caches fill)")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients of the upload scenario")
 	flag.IntVar(&o.runs, "runs", 1, "times to run the scenarios")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory")

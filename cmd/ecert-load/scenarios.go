@@ -20,7 +20,7 @@ const purpose = "投标"
 // scenario is one measured load.
 type scenario struct {
 	name, target string
-	run          func(ctx context.Context) loadgen.Result
+	run          func(ctx context.Context, d time.Duration) loadgen.Result
 }
 
 // measureAll presses 加注 once for every certificate (so the timed
@@ -39,34 +39,46 @@ func measureAll(ctx context.Context, o options, s *server, fx fixture) error {
 	}
 	n := len(fx.certs)
 	scenarios := []scenario{
-		{"cached re-stamp (open loop)", "p99 ≤ 5 ms", func(ctx context.Context) loadgen.Result {
-			return loadgen.OpenLoop(ctx, o.rate, o.duration, func(ctx context.Context, i int) error {
+		{"cached re-stamp (open loop)", "p99 ≤ 5 ms", func(ctx context.Context, d time.Duration) loadgen.Result {
+			return loadgen.OpenLoop(ctx, o.rate, d, func(ctx context.Context, i int) error {
 				return s.restamp(ctx, fx.certs[i%n], "cache")
 			})
 		}},
-		{"verify by licence id (open loop)", "p99 ≤ 10 ms", func(ctx context.Context) loadgen.Result {
-			return loadgen.OpenLoop(ctx, o.rate, o.duration, func(ctx context.Context, i int) error {
+		{"verify by licence id (open loop)", "p99 ≤ 10 ms", func(ctx context.Context, d time.Duration) loadgen.Result {
+			return loadgen.OpenLoop(ctx, o.rate, d, func(ctx context.Context, i int) error {
 				return s.lookup(ctx, fx.certs[i%n])
 			})
 		}},
-		{"status list, whole token (open loop)", "p99 ≤ 5 ms", func(ctx context.Context) loadgen.Result {
-			return loadgen.OpenLoop(ctx, o.rate, o.duration, func(ctx context.Context, i int) error {
+		{"status list, whole token (open loop)", "p99 ≤ 5 ms", func(ctx context.Context, d time.Duration) loadgen.Result {
+			return loadgen.OpenLoop(ctx, o.rate, d, func(ctx context.Context, i int) error {
 				return s.statusList(ctx, "1")
 			})
 		}},
-		{fmt.Sprintf("upload verify PDF (%d clients)", o.clients), "≥ 500 files/s", func(ctx context.Context) loadgen.Result {
-			return loadgen.ClosedLoop(ctx, o.clients, o.duration, func(ctx context.Context, i int) error {
+		{fmt.Sprintf("upload verify PDF (%d clients)", o.clients), "≥ 500 files/s", func(ctx context.Context, d time.Duration) loadgen.Result {
+			return loadgen.ClosedLoop(ctx, o.clients, d, func(ctx context.Context, i int) error {
 				return s.verifyUpload(ctx, uploads[i%n])
 			})
 		}},
 	}
-	fmt.Printf("\n%s backend, %d certificates, %v per scenario, server pid %d, GOMAXPROCS of both = cores of the machine\n\n",
-		o.backend, n, o.duration, s.pid())
+	// Warm up: the server's connection pools, prepared statements and
+	// in-process caches fill under the real load (a new PostgreSQL
+	// connection prepares each statement again), as in a server that has
+	// been up for a while; then measure the steady state.
+	for _, sc := range scenarios {
+		if o.warmup <= 0 {
+			break
+		}
+		if r := sc.run(ctx, o.warmup); r.FirstErr != nil {
+			return fmt.Errorf("warm-up of %s: %d errors, the first: %w", sc.name, r.Errors, r.FirstErr)
+		}
+	}
+	fmt.Printf("\n%s backend, %d certificates, %v per scenario after %v of warm-up each, server pid %d, GOMAXPROCS of both = cores of the machine\n\n",
+		o.backend, n, o.duration, o.warmup, s.pid())
 	printHeader()
 	for range o.runs {
 		for _, sc := range scenarios {
 			time.Sleep(o.settle)
-			row, err := measure(ctx, s, sc)
+			row, err := measure(ctx, s, sc, o.duration)
 			if err != nil {
 				return err
 			}
@@ -83,13 +95,13 @@ func printHeader() {
 
 // measure runs sc and attributes CPU to the server process, this process
 // and the whole machine over the run.
-func measure(ctx context.Context, s *server, sc scenario) (string, error) {
+func measure(ctx context.Context, s *server, sc scenario, d time.Duration) (string, error) {
 	srv0, err := loadgen.ProcessCPU(s.pid())
 	if err != nil {
 		return "", err
 	}
 	gen0, m0 := loadgen.SelfCPU(), loadgen.MachineCPU()
-	r := sc.run(ctx)
+	r := sc.run(ctx, d)
 	srv1, err := loadgen.ProcessCPU(s.pid())
 	if err != nil {
 		return "", err
