@@ -188,8 +188,11 @@ func (s *Service) usable(cert registry.Certificate, reg registration.Registratio
 	return nil
 }
 
-// fromCache returns the copy the cache holds for p.
+// fromCache returns the copy this process or the shared cache holds for p.
 func (s *Service) fromCache(ctx context.Context, p press, now time.Time) (Copy, bool) {
+	if u, ok := s.answers.get(p.cacheKey(), now); ok && u.Version == p.version && u.Purpose == p.purpose {
+		return Copy{Source: "cache", UsageCopy: u}, true
+	}
 	b, err := s.cache.Get(ctx, p.cacheKey())
 	if err != nil {
 		if errors.Is(err, cache.ErrUnavailable) {
@@ -201,24 +204,34 @@ func (s *Service) fromCache(ctx context.Context, p press, now time.Time) (Copy, 
 	if json.Unmarshal(b, &cc) != nil || cc.Version != p.version || cc.Purpose != p.purpose || !now.Before(cc.ValidUntil) {
 		return Copy{}, false
 	}
-	return Copy{Source: "cache", UsageCopy: registry.UsageCopy{
+	u := registry.UsageCopy{
 		CopyID: cc.CopyID, CertificateNo: p.certNo, Version: cc.Version, Format: p.format,
 		ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil, Purpose: cc.Purpose, Day: p.day, CreatedBy: cc.CreatedBy,
 		ObjectKey: cc.ObjectKey, SHA256: cc.SHA256,
-	}}, true
+	}
+	s.answers.put(p.cacheKey(), u, answerEnd(p, u))
+	return Copy{Source: "cache", UsageCopy: u}, true
 }
 
-// remember caches u as the copy for p until the end of p's day (or of the
-// copy, if that comes first).
-func (s *Service) remember(ctx context.Context, p press, u registry.UsageCopy, now time.Time) {
+// answerEnd is when the answer u to press p stops being the answer: the
+// end of p's day, or of the copy, if that comes first.
+func answerEnd(p press, u registry.UsageCopy) time.Time {
 	end := p.day.AddDays(1).Time(registration.ChinaTZ)
 	if u.ValidUntil.Before(end) {
 		end = u.ValidUntil
 	}
+	return end
+}
+
+// remember keeps u as the answer to p, in this process and in the shared
+// cache, until the end of p's day (or of the copy, if that comes first).
+func (s *Service) remember(ctx context.Context, p press, u registry.UsageCopy, now time.Time) {
+	end := answerEnd(p, u)
 	ttl := end.Sub(now)
 	if ttl <= 0 {
 		return
 	}
+	s.answers.put(p.cacheKey(), u, end)
 	b, _ := json.Marshal(cachedCopy{CopyID: u.CopyID, Version: u.Version, ValidFrom: u.ValidFrom, ValidUntil: u.ValidUntil,
 		Purpose: u.Purpose, ObjectKey: u.ObjectKey, SHA256: u.SHA256, CreatedBy: u.CreatedBy})
 	if err := s.cache.Set(ctx, p.cacheKey(), b, ttl); err != nil && errors.Is(err, cache.ErrUnavailable) {

@@ -161,6 +161,8 @@ type Service struct {
 	log   *slog.Logger
 	down  *outages
 	snap  *inForce
+	// answers holds the day's answers to presses in this process.
+	answers *answers
 
 	sealDER  []byte
 	signerSN string
@@ -181,7 +183,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, reg: d.Registry, store: d.Store, cache: d.Cache, rnd: d.Renderer, sig: d.Signer,
 		m: d.Metrics, log: cfg.Logger, down: newOutages(cfg.Logger, cfg.BackendRetry),
-		snap: newInForce(cfg.InForceTTL, d.Registry.Generation)}
+		snap: newInForce(cfg.InForceTTL, d.Registry.Generation), answers: newAnswers()}
 	s.snap.now = cfg.Clock
 	if s.m == nil {
 		s.m = NewMetrics(nil)
