@@ -11,16 +11,6 @@ import (
 	"github.com/ecert/ecert/storage/registry"
 )
 
-// reserveStatus reserves the status-list entry of a certificate version or
-// usage copy about to be rendered: its QR claim prints the reference.
-func (s *Service) reserveStatus(ctx context.Context) (registry.StatusRef, error) {
-	ref, err := s.reg.ReserveStatusIndex(ctx)
-	if err != nil {
-		return registry.StatusRef{}, err
-	}
-	return ref, nil
-}
-
 // signClaim puts the signed QR claim of doc (version, status entry ref,
 // signed now) on doc: verifiable offline with the issuer's certificate.
 func (s *Service) signClaim(ctx context.Context, doc *certgen.Certificate, version int, ref registry.StatusRef) error {

@@ -218,7 +218,7 @@ func (s *Service) issueVersion(ctx context.Context, a *intake.Approval, reg *reg
 		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
 	}
 	doc := s.document(a, reg, lid.String(), code, registration.Today(now))
-	ref, err := s.reserveStatus(ctx)
+	ref, err := s.reg.ReserveStatusIndex(ctx)
 	if err != nil {
 		return registry.Certificate{}, fmt.Errorf("case %s: %w", a.CaseID, err)
 	}

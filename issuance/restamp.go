@@ -329,7 +329,7 @@ func (s *Service) createCopy(ctx context.Context, req RestampRequest, p press, c
 	// answers for that version, and the copy's QR URL names the copy too.
 	doc := s.document(&a, &reg, cert.LicenceID, cert.VerifyCode, registration.Today(cert.IssuedAt))
 	doc.Copy = &certgen.UsageCopy{Serial: copyID, ValidFrom: registration.Today(from), ValidUntil: lastDay, Purpose: req.Purpose}
-	ref, err := s.reserveStatus(ctx)
+	ref, err := s.reg.ReserveStatusIndex(ctx)
 	if err != nil {
 		return Copy{}, err
 	}
